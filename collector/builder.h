@@ -1,0 +1,53 @@
+/* builder.h: building a snapshot off to the side, then freezing it into one block.
+ *
+ * The builder holds growable arrays (processes, VMAs, deep-walk pids) and an interning string
+ * table (identical strings are stored once: library paths, VmFlags strings, user names).
+ * snap_builder_finish() copies everything into one allocation laid out as snapshot.h says.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmatlas/snapshot.h"
+
+struct snap_builder;
+
+/* Returns 0 and a new empty builder, or -ENOMEM. */
+int snap_builder_new(struct snap_builder **ret);
+/* Accepts NULL; returns NULL. */
+struct snap_builder *snap_builder_free(struct snap_builder *b);
+static inline void snap_builder_freep(struct snap_builder **b) {
+    (void)snap_builder_free(*b);
+}
+#define _cleanup_builder_ _cleanup_(snap_builder_freep)
+
+/* Drop every process, VMA and string (keeps allocated capacity for the next scan). */
+void snap_builder_reset(struct snap_builder *b);
+
+/* Intern bytes s[0..len) (no NUL inside); *ret_off gets the offset (0 for len 0).
+ * Returns 0, -ENOMEM, or -E2BIG when the table would pass VM_SNAPSHOT_MAX_BYTES. */
+int snap_builder_intern(struct snap_builder *b, const char *s, size_t len, uint32_t *ret_off);
+
+/* Append a zeroed process; *ret points into the builder and stays valid until the next
+ * snap_builder_add_process() or reset. Its vma_first is set to the current VMA count. */
+int snap_builder_add_process(struct snap_builder *b, struct vm_process **ret);
+/* Remove the last process added and every VMA added after it (a pid that vanished). */
+void snap_builder_drop_process(struct snap_builder *b);
+/* Append a VMA (copied). Returns 0 or -ENOMEM. */
+int snap_builder_add_vma(struct snap_builder *b, const struct vm_vma *v);
+/* Forget the VMAs from index n on (a torn maps read being re-read). */
+void snap_builder_truncate_vmas(struct snap_builder *b, size_t n);
+/* Number of VMAs added so far, and access to one of them (valid until the next add). */
+size_t snap_builder_nvmas(const struct snap_builder *b);
+struct vm_vma *snap_builder_vma(struct snap_builder *b, size_t index);
+size_t snap_builder_nprocs(const struct snap_builder *b);
+struct vm_process *snap_builder_process(struct snap_builder *b, size_t index);
+/* Record a pid the per-VMA tier visited. */
+int snap_builder_add_deep_pid(struct snap_builder *b, int32_t pid);
+
+/* Freeze: sort processes by pid (their VMA ranges move with them), fill the header from
+ * *hdr (magic, version, size and offsets are set here; counts are computed), and return the
+ * block with refcount 1 in *ret. The builder is reset afterwards. Returns 0 or -ENOMEM. */
+int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
+                        struct vm_snapshot **ret);

@@ -1,0 +1,747 @@
+/* scan.c: one pass over <procfs>/[0-9]* into a snapshot.
+ *
+ * Summary tier (every process, every scan): stat, status, cmdline, cgroup, smaps_rollup,
+ * personality and maps. Per-VMA tier (budgeted): smaps instead of maps, which gives the same
+ * VMA list plus per-VMA figures and VmFlags. Figures of processes the tier does not visit are
+ * carried over from the previous snapshot for the VMAs that are still the same.
+ *
+ * Every file of a process is opened relative to one dirfd of /proc/PID, so a pid reused while
+ * we read cannot mix two processes: once the task is reaped, openat() through the old dirfd
+ * fails with ESRCH.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector/builder.h"
+#include "collector/cgroup.h"
+#include "collector/classify.h"
+#include "collector/kernel_abi.h"
+#include "collector/cmdline.h"
+#include "collector/layout.h"
+#include "collector/maps.h"
+#include "collector/node.h"
+#include "collector/parse.h"
+#include "collector/readfile.h"
+#include "collector/smaps.h"
+#include "collector/stat.h"
+#include "collector/status.h"
+#include "collector/users.h"
+#include "vmatlas/collector.h"
+#include "vmatlas/limits.h"
+#include "vmatlas/macros.h"
+
+#define USER_CACHE_AGE_NS (300ull * 1000000000ull)
+/* Cost model of the per-VMA tier: ns per unit, where a process costs
+ * vma_count * UNITS_PER_VMA + resident pages units. Learned from the visits of each scan. */
+#define UNITS_PER_VMA 64u
+#define DEEP_NS_PER_UNIT_INITIAL 60u
+/* Attempts at reading maps when it tears (addresses going backwards). */
+#define MAPS_READ_ATTEMPTS 3
+
+struct vm_collector {
+    int procfd, sysfd;
+    struct node_facts node;
+    uint64_t deep_budget_ns;
+    uint64_t deep_ns_per_unit;
+    struct user_cache *users;
+    struct snap_builder *builder;
+    char *buf;    /* small files, VM_SMALL_FILE_MAX */
+    char *stream; /* maps/smaps, VM_STREAM_BUF */
+    char *cmdline; /* formatted cmdline, VM_CMDLINE_MAX + 1 */
+    char *name;    /* the name of the smaps block being read, VM_LINE_MAX */
+};
+
+/* A process the per-VMA tier plans to visit: chosen from the previous snapshot. */
+struct deep_pick {
+    int32_t pid;
+    uint64_t starttime;
+};
+
+/* State of one scan. */
+struct scan {
+    struct vm_collector *c;
+    struct snap_builder *b;
+    const struct vm_snapshot *prev;
+    uint64_t now_ms, now_mono_ns;
+    struct deep_pick *picks; /* sorted by pid */
+    size_t npicks;
+    uint64_t deep_ns;       /* CPU spent in the tier so far */
+    uint64_t deep_units;    /* cost units of the visits */
+    bool deep_unplanned;    /* may visit processes outside picks while budget remains */
+    uint64_t errors[_VM_SOURCE_MAX];
+    uint64_t truncations;
+    uint64_t vanished;
+};
+
+static uint64_t clock_ns(clockid_t id) {
+    struct timespec ts;
+    (void)clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool gone(int r) {
+    return r == -ENOENT || r == -ESRCH;
+}
+
+static void add_error(struct scan *sc, struct vm_process *p, enum vm_source source, int r) {
+    sc->errors[source]++;
+    if (p->nerrors < VM_PROC_ERRORS_MAX)
+        p->errors[p->nerrors++] = (struct vm_error){.source = (uint16_t)source,
+                                                    .errnum = (uint16_t)(r < 0 ? -r : r)};
+}
+
+static int intern(struct scan *sc, const char *s, size_t len, uint32_t *ret) {
+    return snap_builder_intern(sc->b, s, len, ret);
+}
+
+static uint8_t page_shift(uint64_t kb) {
+    if (kb == 0 || (kb & (kb - 1)))
+        return 0;
+    return (uint8_t)(__builtin_ctzll(kb) + 10);
+}
+
+/* Fill a VMA from a maps (or smaps header) line. */
+static int vma_from_line(struct scan *sc, const char *line, size_t len, struct vm_vma *v,
+                         struct maps_entry *e) {
+    int r = maps_parse_line(line, len, e);
+    if (r < 0)
+        return r;
+    memset(v, 0, sizeof(*v));
+    v->start = e->start;
+    v->end = e->end;
+    v->offset = e->offset;
+    v->inode = e->inode;
+    v->dev = (e->dev_major << 20) | (e->dev_minor & 0xfffffu);
+    v->perms = e->perms;
+    if (e->deleted)
+        v->flags |= VM_VMA_DELETED;
+    r = intern(sc, e->name ? e->name : "", e->name ? e->name_len : 0, &v->name);
+    if (r < 0)
+        return r;
+    v->kind = (uint8_t)classify_vma(e, 0, 0);
+    return 0;
+}
+
+/* Complete a VMA with the fields of its smaps block (its VmFlags string was interned when its
+ * line was read: f->vmflags points into a line that is gone by now). */
+static void vma_add_smaps(struct scan *sc, struct vm_vma *v, const struct maps_entry *e,
+                          const struct smaps_vma *f) {
+    for (int i = 0; i < _VM_VMAF_MAX; i++)
+        v->kb[i] = f->kb[i] > UINT32_MAX ? UINT32_MAX : (uint32_t)f->kb[i];
+    for (int i = 0; i < _VM_VMAF_MAX; i++)
+        if (f->kb[i] > UINT32_MAX)
+            sc->truncations++;
+    v->kb_present = (uint16_t)f->present;
+    v->kernel_page_shift = page_shift(f->kernel_page_kb);
+    v->mmu_page_shift = page_shift(f->mmu_page_kb);
+    v->flags |= VM_VMA_SMAPS;
+    if (f->thp_eligible == 1)
+        v->flags |= VM_VMA_THP_ELIGIBLE;
+    v->kind = (uint8_t)classify_vma(e, f->vmflags_mask, f->kernel_page_kb);
+}
+
+/* Append a VMA of p to the snapshot, up to VM_VMAS_PER_PID_MAX (beyond it the list is cut and
+ * says so; vma_count still counts every line). */
+static int keep_vma(struct scan *sc, struct vm_process *p, const struct vm_vma *v) {
+    if (p->vma_n >= VM_VMAS_PER_PID_MAX) {
+        if (!(p->flags & VM_PROC_VMAS_CUT))
+            sc->truncations++;
+        p->flags |= VM_PROC_VMAS_CUT;
+        return 0;
+    }
+    int r = snap_builder_add_vma(sc->b, v);
+    if (r < 0)
+        return r;
+    p->vma_n++;
+    return 0;
+}
+
+/* Read maps (deep == false) or smaps (deep == true) of the process into the builder.
+ * Returns 0, -ESRCH when the process is gone (or exec'd) under us, -EAGAIN for a read that
+ * tore, or another -errno. */
+static int read_vmas_once(struct scan *sc, int dirfd, struct vm_process *p, bool deep) {
+    _cleanup_close_ int fd = openat(dirfd, deep ? "smaps" : "maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct line_reader lr;
+    line_reader_init(&lr, fd, sc->c->stream, VM_STREAM_BUF);
+
+    struct vm_vma v;
+    struct maps_entry e;
+    struct smaps_vma f;
+    bool open_block = false, flags_interned = false;
+    uint64_t prev_end = 0;
+    uint32_t lines = 0;
+    const char *line;
+    size_t len;
+    int r;
+
+    while ((r = line_reader_next(&lr, &line, &len)) > 0) {
+        if (deep && !maps_is_header(line, len)) {
+            if (!open_block)
+                continue;
+            (void)smaps_parse_field(line, len, &f);
+            if (f.has_vmflags && !flags_interned) {
+                r = intern(sc, f.vmflags, f.vmflags_len, &v.vmflags);
+                if (r < 0)
+                    return r;
+                flags_interned = true;
+            }
+            continue;
+        }
+        if (open_block) {
+            vma_add_smaps(sc, &v, &e, &f);
+            if ((r = keep_vma(sc, p, &v)) < 0)
+                return r;
+            open_block = false;
+        }
+        r = vma_from_line(sc, line, len, &v, &e);
+        if (r == -EINVAL) {
+            sc->truncations++;
+            continue;
+        }
+        if (r < 0)
+            return r;
+        lines++;
+        if (v.kind != VM_KIND_VSYSCALL) {
+            if (v.start < prev_end)
+                return -EAGAIN; /* went backwards or overlaps: torn read */
+            prev_end = v.end;
+        }
+        if (deep) {
+            /* The line buffer moves on while the block's fields are read; keep the name. */
+            if (e.name) {
+                if (e.name_len > VM_LINE_MAX)
+                    e.name_len = VM_LINE_MAX; /* only classify reads it; the full name is interned */
+                memcpy(sc->c->name, e.name, e.name_len);
+                e.name = sc->c->name;
+            }
+            smaps_vma_init(&f);
+            open_block = true;
+            flags_interned = false;
+            continue;
+        }
+        if ((r = keep_vma(sc, p, &v)) < 0)
+            return r;
+    }
+    if (r < 0)
+        return r;
+    if (open_block) {
+        vma_add_smaps(sc, &v, &e, &f);
+        if ((r = keep_vma(sc, p, &v)) < 0)
+            return r;
+    }
+    sc->truncations += lr.cut_lines;
+    if (lines == 0)
+        return -ESRCH; /* a task with an mm always has VMAs: it exited or exec'd meanwhile */
+    p->vma_count = lines;
+    return 0;
+}
+
+static int read_vmas(struct scan *sc, int dirfd, struct vm_process *p, bool deep) {
+    int r = -EAGAIN;
+    for (int attempt = 0; attempt < MAPS_READ_ATTEMPTS && r == -EAGAIN; attempt++) {
+        snap_builder_truncate_vmas(sc->b, p->vma_first);
+        p->vma_n = 0;
+        p->flags &= ~(uint32_t)VM_PROC_VMAS_CUT;
+        r = read_vmas_once(sc, dirfd, p, deep);
+    }
+    if (r == -EAGAIN) {
+        /* Still torn after retries (a process remapping constantly): keep nothing rather than
+         * a list that is not one state of the address space. */
+        snap_builder_truncate_vmas(sc->b, p->vma_first);
+        p->vma_n = 0;
+        sc->truncations++;
+    }
+    return r;
+}
+
+/* Per-VMA figures of a process the tier did not visit: copy them from the previous snapshot
+ * for every VMA that is unchanged (same range, offset, inode, device and permissions). */
+static int carry_vmas(struct scan *sc, struct vm_process *p, const struct vm_process *old) {
+    const struct vm_vma *ov = vm_snapshot_vmas(sc->prev, old);
+    size_t i = 0, k = 0;
+    while (i < p->vma_n && k < old->vma_n) {
+        struct vm_vma *v = snap_builder_vma(sc->b, p->vma_first + i);
+        const struct vm_vma *o = &ov[k];
+        if (o->start < v->start) {
+            k++;
+            continue;
+        }
+        if (o->start > v->start) {
+            i++;
+            continue;
+        }
+        if (o->end == v->end && o->offset == v->offset && o->inode == v->inode &&
+            o->dev == v->dev && o->perms == v->perms && (o->flags & VM_VMA_SMAPS)) {
+            memcpy(v->kb, o->kb, sizeof(v->kb));
+            v->kb_present = o->kb_present;
+            v->kernel_page_shift = o->kernel_page_shift;
+            v->mmu_page_shift = o->mmu_page_shift;
+            v->flags |= o->flags & (VM_VMA_SMAPS | VM_VMA_THP_ELIGIBLE);
+            v->kind = o->kind;
+            const char *flags = vm_snapshot_str(sc->prev, o->vmflags);
+            if (flags) {
+                int r = intern(sc, flags, strlen(flags), &v->vmflags);
+                if (r < 0)
+                    return r;
+            }
+        }
+        i++;
+        k++;
+    }
+    return 0;
+}
+
+static int cmp_pick(const void *a, const void *b) {
+    const struct deep_pick *x = a, *y = b;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static bool planned(const struct scan *sc, int32_t pid, uint64_t starttime) {
+    struct deep_pick key = {.pid = pid};
+    const struct deep_pick *d = bsearch(&key, sc->picks, sc->npicks, sizeof(key), cmp_pick);
+    return d && d->starttime == starttime;
+}
+
+/* Whether the per-VMA tier visits this process in this scan. */
+static bool want_deep(const struct scan *sc, int32_t pid, uint64_t starttime) {
+    if (sc->c->deep_budget_ns == 0)
+        return false;
+    if (sc->c->deep_budget_ns == UINT64_MAX)
+        return true;
+    if (planned(sc, pid, starttime))
+        return true;
+    if (!sc->deep_unplanned)
+        return false;
+    /* Not planned: a process the previous snapshot did not know (or there was none). */
+    const struct vm_process *old = sc->prev ? vm_snapshot_find(sc->prev, pid) : NULL;
+    if (old && old->starttime == starttime)
+        return false;
+    return sc->deep_ns < sc->c->deep_budget_ns;
+}
+
+static uint64_t deep_units(const struct vm_process *p, uint32_t page_size) {
+    uint64_t pages = (p->memory_present & (1u << VM_MEM_VM_RSS))
+                         ? p->memory[VM_MEM_VM_RSS] / page_size
+                         : 0;
+    return (uint64_t)p->vma_count * UNITS_PER_VMA + pages;
+}
+
+struct candidate {
+    const struct vm_process *p;
+};
+
+/* Order: never visited first, then least recently visited; larger RSS first among equals. */
+static int cmp_candidate(const void *a, const void *b) {
+    const struct vm_process *x = ((const struct candidate *)a)->p;
+    const struct vm_process *y = ((const struct candidate *)b)->p;
+    if (x->smaps_at_ms != y->smaps_at_ms)
+        return x->smaps_at_ms < y->smaps_at_ms ? -1 : 1;
+    uint64_t rx = x->memory[VM_MEM_VM_RSS], ry = y->memory[VM_MEM_VM_RSS];
+    if (rx != ry)
+        return rx > ry ? -1 : 1;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Choose, from the previous snapshot, the processes the per-VMA tier visits now: in
+ * round-robin order (least recently visited first, largest first among equals) while their
+ * estimated cost fits the budget; the first always goes, so a process bigger than the whole
+ * budget is still visited in its turn. */
+static int plan_deep(struct scan *sc) {
+    const struct vm_collector *c = sc->c;
+    sc->deep_unplanned = true;
+    if (c->deep_budget_ns == 0 || !sc->prev || c->deep_budget_ns == UINT64_MAX)
+        return 0;
+    const struct vm_snapshot *prev = sc->prev;
+    const struct vm_process *procs = vm_snapshot_procs(prev);
+    _cleanup_free_ struct candidate *cand = malloc_array(prev->nprocs, sizeof(*cand));
+    sc->picks = malloc_array(prev->nprocs, sizeof(*sc->picks));
+    if (!cand || !sc->picks)
+        return -ENOMEM;
+    size_t n = 0;
+    for (uint32_t i = 0; i < prev->nprocs; i++)
+        if (!(procs[i].flags & VM_PROC_KTHREAD) && (procs[i].flags & VM_PROC_MAPS) &&
+            procs[i].vma_count > 0)
+            cand[n++].p = &procs[i];
+    qsort(cand, n, sizeof(*cand), cmp_candidate);
+    uint64_t spent = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t cost = deep_units(cand[i].p, c->node.page_size) * c->deep_ns_per_unit;
+        if (i > 0 && spent + cost > c->deep_budget_ns) {
+            sc->deep_unplanned = false; /* the budget is taken: no extra visits */
+            break;
+        }
+        spent += cost;
+        sc->picks[sc->npicks++] = (struct deep_pick){cand[i].p->pid, cand[i].p->starttime};
+    }
+    qsort(sc->picks, sc->npicks, sizeof(*sc->picks), cmp_pick);
+    return 0;
+}
+
+/* Whether the task of dirfd may be read for its mm (top_down needs its personality). */
+static bool read_top_down(struct scan *sc, int dirfd, struct vm_process *p) {
+    bool top_down = sc->c->node.legacy_va_layout <= 0;
+    size_t len;
+    int r = read_file_at(dirfd, "personality", sc->c->buf, 64, &len, NULL);
+    if (r < 0) {
+        if (!gone(r))
+            add_error(sc, p, VM_SOURCE_PERSONALITY, r);
+        return top_down;
+    }
+    uint64_t persona;
+    while (len > 0 && sc->c->buf[len - 1] == '\n')
+        len--;
+    if (parse_x64(sc->c->buf, len, &persona) == 0 && (persona & PERSONA_ADDR_COMPAT_LAYOUT))
+        top_down = false;
+    return top_down;
+}
+
+/* Observed peaks and unvisited per-VMA figures from the previous snapshot. */
+static int carry_over(struct scan *sc, struct vm_process *p) {
+    uint64_t rss = (p->memory_present & (1u << VM_MEM_VM_RSS)) ? p->memory[VM_MEM_VM_RSS] : 0;
+    const struct vm_process *old = sc->prev ? vm_snapshot_find(sc->prev, p->pid) : NULL;
+    if (old && old->starttime != p->starttime)
+        old = NULL; /* the pid was reused: a new process */
+    if (old && old->observed_rss_max >= rss && old->observed_rss_max_at_ms) {
+        p->observed_rss_max = old->observed_rss_max;
+        p->observed_rss_max_at_ms = old->observed_rss_max_at_ms;
+    } else if (p->memory_present & (1u << VM_MEM_VM_RSS)) {
+        p->observed_rss_max = rss;
+        p->observed_rss_max_at_ms = sc->now_ms;
+    }
+    if (old && p->smaps_at_ms == 0 && old->smaps_at_ms && (p->flags & VM_PROC_MAPS)) {
+        p->smaps_at_ms = old->smaps_at_ms;
+        return carry_vmas(sc, p, old);
+    }
+    return 0;
+}
+
+/* Read one process. Returns 0, -ESRCH when it vanished (the caller drops it), or a fatal
+ * -errno (-ENOMEM, -E2BIG). */
+static int collect_pid(struct scan *sc, const char *name, int32_t pid) {
+    struct vm_collector *c = sc->c;
+    char *buf = c->buf;
+    size_t len;
+    bool cut;
+    int r;
+
+    _cleanup_close_ int dirfd =
+        openat(c->procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (dirfd < 0)
+        return errno == ENOENT || errno == ESRCH ? -ESRCH : 0; /* EPERM: hidepid=noaccess */
+
+    struct vm_process *p;
+    r = snap_builder_add_process(sc->b, &p);
+    if (r < 0)
+        return r;
+    p->pid = pid;
+
+    /* stat: identity (starttime), comm, state, ppid, threads, layout addresses. */
+    struct stat_info st;
+    bool have_stat = false;
+    r = read_file_at(dirfd, "stat", buf, VM_SMALL_FILE_MAX, &len, NULL);
+    if (gone(r))
+        return -ESRCH;
+    if (r == 0 && stat_parse(buf, len, &st) == 0 && st.pid == pid) {
+        have_stat = true;
+        p->ppid = st.ppid;
+        p->state = st.state;
+        p->threads = st.num_threads > UINT32_MAX ? UINT32_MAX : (uint32_t)st.num_threads;
+        p->starttime = st.starttime;
+        p->start_time_ms = c->node.btime * 1000 + st.starttime * 1000 / c->node.clk_tck;
+        if (st.flags & PF_KTHREAD_FLAG)
+            p->flags |= VM_PROC_KTHREAD;
+        r = intern(sc, st.comm, st.comm_len, &p->comm);
+        if (r < 0)
+            return r;
+        if (st.comm_cut)
+            sc->truncations++;
+    } else {
+        add_error(sc, p, VM_SOURCE_STAT, r < 0 ? r : -EINVAL);
+    }
+
+    /* status: memory counters, uid, Kthread. */
+    struct status_info status;
+    bool have_status = false;
+    r = read_file_at(dirfd, "status", buf, VM_SMALL_FILE_MAX, &len, NULL);
+    if (gone(r))
+        return -ESRCH;
+    if (r == 0 && status_parse(buf, len, &status) == 0) {
+        have_status = true;
+        memcpy(p->memory, status.memory, sizeof(p->memory));
+        p->memory_present = status.memory_present;
+        if (status.has_uid) {
+            p->uid = status.uid[1];
+            p->flags |= VM_PROC_UID;
+        }
+        if (status.kthread == 1)
+            p->flags |= VM_PROC_KTHREAD;
+        if (!have_stat) {
+            p->ppid = status.has_ppid ? status.ppid : 0;
+            p->state = status.state;
+            p->threads = status.has_threads && status.threads <= UINT32_MAX
+                             ? (uint32_t)status.threads
+                             : 0;
+        }
+    } else {
+        add_error(sc, p, VM_SOURCE_STATUS, r < 0 ? r : -EINVAL);
+    }
+
+    /* cmdline, capped. */
+    r = read_file_at(dirfd, "cmdline", buf, VM_CMDLINE_MAX, &len, &cut);
+    if (gone(r))
+        return -ESRCH;
+    if (r == 0) {
+        bool fcut;
+        size_t n = cmdline_format(buf, len, c->cmdline, VM_CMDLINE_MAX + 1, &fcut);
+        if (cut || fcut) {
+            p->flags |= VM_PROC_CMDLINE_CUT;
+            sc->truncations++;
+        }
+        r = intern(sc, c->cmdline, n, &p->cmdline);
+        if (r < 0)
+            return r;
+    } else {
+        add_error(sc, p, VM_SOURCE_CMDLINE, r);
+    }
+
+    /* cgroup and the systemd unit. */
+    r = read_file_at(dirfd, "cgroup", buf, VM_SMALL_FILE_MAX, &len, NULL);
+    if (gone(r))
+        return -ESRCH;
+    if (r == 0) {
+        const char *path, *unit;
+        size_t plen, ulen;
+        if (cgroup_parse(buf, len, &path, &plen) == 0) {
+            r = intern(sc, path, plen, &p->cgroup);
+            if (r < 0)
+                return r;
+            if (cgroup_unit(path, plen, &unit, &ulen) == 0) {
+                r = intern(sc, unit, ulen, &p->unit);
+                if (r < 0)
+                    return r;
+            }
+        }
+    } else {
+        add_error(sc, p, VM_SOURCE_CGROUP, r);
+    }
+
+    if (p->flags & VM_PROC_UID) {
+        const char *user = user_cache_name(c->users, p->uid, sc->now_mono_ns, USER_CACHE_AGE_NS);
+        if (user) {
+            r = intern(sc, user, strlen(user), &p->user);
+            if (r < 0)
+                return r;
+        }
+    }
+
+    /* Kernel threads and zombies have no mm: no VMAs, no rollup; that is the truth, not an
+     * error. (status then has no Vm lines at all.) */
+    bool has_mm = !(p->flags & VM_PROC_KTHREAD) && p->state != 'Z' && p->state != 'X' &&
+                  (!have_status || p->memory_present != 0);
+    if (!has_mm) {
+        p->flags |= VM_PROC_MAPS;
+        layout_compute(p, NULL, 0, NULL, false, c->node.legacy_va_layout <= 0);
+        return carry_over(sc, p);
+    }
+
+    r = read_file_at(dirfd, "smaps_rollup", buf, VM_SMALL_FILE_MAX, &len, NULL);
+    if (gone(r))
+        return -ESRCH;
+    if (r == 0 && len == 0)
+        return -ESRCH; /* exited meanwhile */
+    if (r == 0 && rollup_parse(buf, len, p->rollup, &p->rollup_present) == 0)
+        p->flags |= VM_PROC_ROLLUP;
+    else
+        add_error(sc, p, VM_SOURCE_SMAPS_ROLLUP, r < 0 ? r : -EINVAL);
+
+    bool top_down = read_top_down(sc, dirfd, p);
+
+    bool deep = want_deep(sc, pid, p->starttime);
+    uint64_t t0 = deep ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
+    r = read_vmas(sc, dirfd, p, deep);
+    if (deep) {
+        sc->deep_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+    }
+    if (gone(r))
+        return -ESRCH;
+    if (r == -ENOMEM || r == -E2BIG)
+        return r;
+    if (r < 0) {
+        /* -EAGAIN: the list tore on every attempt (the process remaps without pause). */
+        add_error(sc, p, deep ? VM_SOURCE_SMAPS : VM_SOURCE_MAPS, r);
+    } else {
+        p->flags |= VM_PROC_MAPS;
+        if (deep) {
+            p->smaps_at_ms = sc->now_ms;
+            sc->deep_units += deep_units(p, c->node.page_size);
+            r = snap_builder_add_deep_pid(sc->b, pid);
+            if (r < 0)
+                return r;
+        }
+    }
+
+    bool stat_usable = have_stat && !stat_layout_masked(&st);
+    if (have_stat && !stat_usable)
+        add_error(sc, p, VM_SOURCE_STAT, -EACCES); /* layout fields masked: no ptrace access */
+    layout_compute(p, snap_builder_vma(sc->b, p->vma_first), p->vma_n, have_stat ? &st : NULL,
+                   stat_usable, top_down);
+    return carry_over(sc, p);
+}
+
+static bool parse_pid_name(const char *s, int32_t *ret) {
+    uint64_t v;
+    if (s[0] < '1' || s[0] > '9' || parse_u64(s, strlen(s), &v) < 0 || v > INT32_MAX)
+        return false;
+    *ret = (int32_t)v;
+    return true;
+}
+
+int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
+                      struct vm_snapshot **ret) {
+    struct scan sc = {
+        .c = c,
+        .b = c->builder,
+        .prev = prev,
+        .now_mono_ns = clock_ns(CLOCK_MONOTONIC),
+    };
+    sc.now_ms = clock_ns(CLOCK_REALTIME) / 1000000;
+    uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    int r;
+
+    snap_builder_reset(sc.b);
+    node_refresh(c->procfd, c->sysfd, &c->node);
+    r = plan_deep(&sc);
+    if (r < 0)
+        goto out;
+
+    int fd = openat(c->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        r = -errno;
+        goto out;
+    }
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        r = -errno;
+        close(fd);
+        goto out;
+    }
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        int32_t pid;
+        if (!parse_pid_name(de->d_name, &pid))
+            continue;
+        r = collect_pid(&sc, de->d_name, pid);
+        if (r == -ESRCH) {
+            snap_builder_drop_process(sc.b);
+            sc.vanished++;
+            continue;
+        }
+        if (r < 0) {
+            closedir(dir);
+            goto out;
+        }
+    }
+    closedir(dir);
+
+    /* Learn the cost of the per-VMA tier (integer EWMA with weight 1/2). */
+    if (sc.deep_units > 1000) {
+        uint64_t rate = sc.deep_ns / sc.deep_units;
+        c->deep_ns_per_unit = (c->deep_ns_per_unit + (rate ? rate : 1) + 1) / 2;
+    }
+
+    struct vm_snapshot hdr = {
+        .seq = prev ? prev->seq + 1 : 1,
+        .collected_at_ms = sc.now_ms,
+        .duration_ns = clock_ns(CLOCK_MONOTONIC) - sc.now_mono_ns,
+        .cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0,
+        .deep_cpu_ns = sc.deep_ns,
+        .scans_total = (prev ? prev->scans_total : 0) + 1,
+        .truncations_total = (prev ? prev->truncations_total : 0) + sc.truncations,
+        .vanished_total = (prev ? prev->vanished_total : 0) + sc.vanished,
+    };
+    for (int i = 0; i < _VM_SOURCE_MAX; i++)
+        hdr.errors_total[i] = (prev ? prev->errors_total[i] : 0) + sc.errors[i];
+    struct vm_node *n = &hdr.node;
+    const struct node_facts *f = &c->node;
+    if ((r = intern(&sc, f->hostname, strlen(f->hostname), &n->hostname)) < 0 ||
+        (r = intern(&sc, f->boot_id, strlen(f->boot_id), &n->boot_id)) < 0 ||
+        (r = intern(&sc, f->kernel, strlen(f->kernel), &n->kernel)) < 0 ||
+        (r = intern(&sc, f->thp_enabled, strlen(f->thp_enabled), &n->thp_enabled)) < 0)
+        goto out;
+    n->page_size = f->page_size;
+    n->clk_tck = f->clk_tck;
+    n->address_bits = f->address_bits;
+    n->legacy_va_layout = f->legacy_va_layout;
+    n->randomize_va_space = f->randomize_va_space;
+    n->caps = f->caps;
+    n->max_map_count = f->max_map_count;
+    n->btime = f->btime;
+    r = snap_builder_finish(sc.b, &hdr, ret);
+out:
+    free(sc.picks);
+    if (r < 0)
+        snap_builder_reset(sc.b);
+    return r;
+}
+
+void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns) {
+    c->deep_budget_ns = deep_budget_ns;
+}
+
+static int open_root(const char *path, int *ret) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    *ret = fd;
+    return 0;
+}
+
+int vm_collector_new(const struct vm_collector_options *opts, struct vm_collector **ret) {
+    _cleanup_collector_ struct vm_collector *c = calloc(1, sizeof(*c));
+    int r;
+    if (!c)
+        return -ENOMEM;
+    c->procfd = c->sysfd = -1;
+    c->deep_budget_ns = opts->deep_budget_ns;
+    c->deep_ns_per_unit = DEEP_NS_PER_UNIT_INITIAL;
+    if ((r = open_root(opts->procfs_root ? opts->procfs_root : "/proc", &c->procfd)) < 0 ||
+        (r = open_root(opts->sysfs_root ? opts->sysfs_root : "/sys", &c->sysfd)) < 0)
+        return r;
+    if ((r = user_cache_new(&c->users)) < 0 || (r = snap_builder_new(&c->builder)) < 0)
+        return r;
+    c->buf = malloc(VM_SMALL_FILE_MAX);
+    c->stream = malloc(VM_STREAM_BUF);
+    c->cmdline = malloc(VM_CMDLINE_MAX + 1);
+    c->name = malloc(VM_LINE_MAX);
+    if (!c->buf || !c->stream || !c->cmdline || !c->name)
+        return -ENOMEM;
+    r = node_probe(c->procfd, c->sysfd, &c->node);
+    if (r < 0)
+        return r == -ENOENT ? -ENOTDIR : r;
+    *ret = TAKE_PTR(c);
+    return 0;
+}
+
+struct vm_collector *vm_collector_free(struct vm_collector *c) {
+    if (c) {
+        if (c->procfd >= 0)
+            close(c->procfd);
+        if (c->sysfd >= 0)
+            close(c->sysfd);
+        user_cache_free(c->users);
+        snap_builder_free(c->builder);
+        free(c->buf);
+        free(c->stream);
+        free(c->cmdline);
+        free(c->name);
+        free(c);
+    }
+    return NULL;
+}

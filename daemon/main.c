@@ -1,0 +1,115 @@
+/* main.c: vmatlasd entry point: configuration, then one-shot collection or the service. */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/render.h"
+#include "daemon/options.h"
+#include "vmatlas/collector.h"
+#include "vmatlas/macros.h"
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const char *buf, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* --once: one snapshot, printed as the /api/v1/processes?limit=10000&kthreads=include
+ * document or as the metrics text, by the renderers the server uses. */
+static int run_once(const struct vm_config *cfg, struct vm_collector *collector) {
+    _cleanup_snapshot_ struct vm_snapshot *snap = NULL;
+    _cleanup_free_ char *body = NULL;
+    size_t len = 0;
+    int r = vm_collector_scan(collector, NULL, &snap);
+    if (r < 0) {
+        fprintf(stderr, "<3>vmatlasd: scan failed: %s\n", strerror(-r));
+        return 1;
+    }
+    if (cfg->format == OUTPUT_PROMETHEUS) {
+        struct metrics_opts mo = {
+            .top_k = cfg->metrics_top_k, .version = VMATLAS_VERSION, .now_ms = now_ms()};
+        r = render_metrics(snap, &mo, &body, &len);
+    } else {
+        struct proc_query q;
+        struct render_opts ro = {.redact_addresses = cfg->redact_addresses};
+        proc_query_init(&q);
+        q.limit = PROC_QUERY_LIMIT_MAX;
+        q.kthreads = PROC_KTHREADS_INCLUDE;
+        r = render_processes(snap, &q, &ro, &body, &len);
+    }
+    if (r < 0) {
+        fprintf(stderr, "<3>vmatlasd: rendering failed: %s\n", strerror(-r));
+        return 1;
+    }
+    if ((r = write_all(STDOUT_FILENO, body, len)) < 0 ||
+        (cfg->format == OUTPUT_JSON && (r = write_all(STDOUT_FILENO, "\n", 1)) < 0)) {
+        fprintf(stderr, "<3>vmatlasd: writing the output failed: %s\n", strerror(-r));
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    struct vm_config cfg;
+    char err[512];
+    int r;
+
+    /* Snapshots are large blocks that come and go every interval: keep them in mmap'd chunks
+     * so that freeing one returns its memory to the system. */
+    (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+
+    r = config_load(argc, argv, &cfg, err, sizeof(err));
+    if (r != 0) {
+        if (r < 0)
+            fprintf(stderr, "vmatlasd: %s\nTry 'vmatlasd --help'.\n", err);
+        config_free(&cfg);
+        return r < 0 ? 2 : 0;
+    }
+    if (cfg.check_config) {
+        printf("vmatlasd: configuration ok\n");
+        config_free(&cfg);
+        return 0;
+    }
+
+    struct vm_collector_options co = {
+        .procfs_root = cfg.procfs_root,
+        .sysfs_root = cfg.sysfs_root,
+        .deep_budget_ns = config_deep_budget_ns(&cfg),
+    };
+    _cleanup_collector_ struct vm_collector *collector = NULL;
+    r = vm_collector_new(&co, &collector);
+    if (r < 0) {
+        fprintf(stderr, "<3>vmatlasd: cannot open procfs root %s / sysfs root %s: %s\n",
+                cfg.procfs_root ? cfg.procfs_root : "/proc",
+                cfg.sysfs_root ? cfg.sysfs_root : "/sys", strerror(-r));
+        config_free(&cfg);
+        return 1;
+    }
+
+    if (!cfg.once) {
+        fprintf(stderr, "<3>vmatlasd: the HTTP service is not part of this build; use --once\n");
+        config_free(&cfg);
+        return 2;
+    }
+    r = run_once(&cfg, collector);
+    config_free(&cfg);
+    return r;
+}

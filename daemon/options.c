@@ -1,0 +1,358 @@
+/* options.c: flags and config-file keys, one table for both. */
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/parse.h"
+#include "daemon/options.h"
+#include "vmatlas/macros.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:9477"
+#define INTERVAL_MAX_MS (24ull * 3600 * 1000)
+
+typedef int (*option_setter)(struct vm_config *cfg, const char *value, char *err, size_t errlen,
+                             const char *name);
+
+struct option_def {
+    const char *name;   /* flag without "--", and the config-file key */
+    int has_arg;        /* no_argument, required_argument, optional_argument */
+    option_setter set;  /* NULL: handled in config_load (help, version, config) */
+    bool in_file;       /* may appear in the config file */
+    const char *arg;    /* argument name for --help */
+    const char *help;
+};
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static int set_str(char **slot, const char *value, char *err, size_t errlen, const char *name) {
+    if (!value || !*value)
+        return fail(err, errlen, "%s: a value is required", name);
+    char *s = strdup(value);
+    if (!s)
+        return fail(err, errlen, "%s: out of memory", name);
+    free(*slot);
+    *slot = s;
+    return 0;
+}
+
+/* A decimal number with up to `scale_digits` fractional digits, scaled: "2.5" -> 2500 for 3. */
+static int parse_decimal(const char *s, unsigned scale_digits, uint64_t *ret) {
+    const char *dot = strchr(s, '.');
+    size_t ilen = dot ? (size_t)(dot - s) : strlen(s);
+    uint64_t ip = 0, fp = 0, scale = 1;
+    if (ilen > 0 && parse_u64(s, ilen, &ip) < 0)
+        return -EINVAL;
+    for (unsigned i = 0; i < scale_digits; i++)
+        scale *= 10;
+    if (dot) {
+        size_t flen = strlen(dot + 1);
+        if (flen == 0 || flen > scale_digits || parse_u64(dot + 1, flen, &fp) < 0)
+            return -EINVAL;
+        for (size_t i = flen; i < scale_digits; i++)
+            fp *= 10;
+    } else if (ilen == 0) {
+        return -EINVAL;
+    }
+    if (ip > UINT64_MAX / scale)
+        return -ERANGE;
+    *ret = ip * scale + fp;
+    return 0;
+}
+
+static int set_interval(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                        const char *name) {
+    uint64_t ms;
+    if (!v || parse_decimal(v, 3, &ms) < 0 || ms < 100 || ms > INTERVAL_MAX_MS)
+        return fail(err, errlen, "%s must be a number of seconds from 0.1 to 86400, not \"%s\"",
+                    name, v ? v : "");
+    cfg->interval_ms = ms;
+    return 0;
+}
+
+static int set_procfs_root(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                           const char *name) {
+    return set_str(&cfg->procfs_root, v, err, errlen, name);
+}
+
+static int set_sysfs_root(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                          const char *name) {
+    return set_str(&cfg->sysfs_root, v, err, errlen, name);
+}
+
+static int set_once(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                    const char *name) {
+    (void)v, (void)err, (void)errlen, (void)name;
+    cfg->once = true;
+    return 0;
+}
+
+static int set_check_config(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                            const char *name) {
+    (void)v, (void)err, (void)errlen, (void)name;
+    cfg->check_config = true;
+    return 0;
+}
+
+static int set_format(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                      const char *name) {
+    if (v && strcmp(v, "json") == 0)
+        cfg->format = OUTPUT_JSON;
+    else if (v && strcmp(v, "prometheus") == 0)
+        cfg->format = OUTPUT_PROMETHEUS;
+    else
+        return fail(err, errlen, "%s must be json or prometheus, not \"%s\"", name, v ? v : "");
+    return 0;
+}
+
+static int set_top_k(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                     const char *name) {
+    uint64_t n;
+    if (!v || parse_u64(v, strlen(v), &n) < 0 || n > 10000)
+        return fail(err, errlen, "%s must be an integer from 0 to 10000, not \"%s\"", name,
+                    v ? v : "");
+    cfg->metrics_top_k = (uint32_t)n;
+    return 0;
+}
+
+static int set_budget(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                      const char *name) {
+    uint64_t bp;
+    if (!v || parse_decimal(v, 2, &bp) < 0 || bp > 10000)
+        return fail(err, errlen, "%s must be a percentage from 0 to 100, not \"%s\"", name,
+                    v ? v : "");
+    cfg->deep_walk_budget_bp = (uint32_t)bp;
+    return 0;
+}
+
+static int parse_bool(const char *v, bool *ret) {
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+        if (strcmp(v, yes[i]) == 0)
+            return *ret = true, 0;
+        if (strcmp(v, no[i]) == 0)
+            return *ret = false, 0;
+    }
+    return -EINVAL;
+}
+
+static int set_redact(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                      const char *name) {
+    if (!v) {
+        cfg->redact_addresses = true;
+        return 0;
+    }
+    if (parse_bool(v, &cfg->redact_addresses) < 0)
+        return fail(err, errlen, "%s must be true or false, not \"%s\"", name, v);
+    return 0;
+}
+
+/* ADDR:PORT with a numeric IPv4 address or a bracketed IPv6 one; port 0 picks a free port. */
+static int set_listen(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                      const char *name) {
+    char host[128];
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    if (!colon || colon == v)
+        return fail(err, errlen, "%s must be ADDR:PORT (e.g. 127.0.0.1:9477 or [::1]:9477), not \"%s\"",
+                    name, v ? v : "");
+    size_t hlen = (size_t)(colon - v);
+    const char *h = v;
+    if (v[0] == '[') {
+        if (hlen < 3 || v[hlen - 1] != ']')
+            return fail(err, errlen, "%s: bad IPv6 address in \"%s\"", name, v);
+        h = v + 1;
+        hlen -= 2;
+    }
+    uint64_t port;
+    if (hlen >= sizeof(host) || parse_u64(colon + 1, strlen(colon + 1), &port) < 0 || port > 65535)
+        return fail(err, errlen, "%s: bad port in \"%s\" (0-65535)", name, v);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+        return fail(err, errlen, "%s: \"%s\" is not a numeric IP address", name, host);
+    freeaddrinfo(res);
+    if (cfg->nlisten >= VM_LISTEN_MAX)
+        return fail(err, errlen, "%s: at most %d addresses", name, VM_LISTEN_MAX);
+    char *s = strdup(v);
+    if (!s)
+        return fail(err, errlen, "%s: out of memory", name);
+    cfg->listen[cfg->nlisten++] = s;
+    return 0;
+}
+
+static const struct option_def options[] = {
+    {"config", required_argument, NULL, false, "FILE", "read settings from FILE (INI, keys named like the flags)"},
+    {"listen", required_argument, set_listen, true, "ADDR:PORT", "listen here (repeatable; default " DEFAULT_LISTEN ", port 0 picks one)"},
+    {"interval", required_argument, set_interval, true, "SECONDS", "seconds between scans (default 10)"},
+    {"procfs-root", required_argument, set_procfs_root, true, "DIR", "procfs to read (default /proc)"},
+    {"sysfs-root", required_argument, set_sysfs_root, true, "DIR", "sysfs to read (default /sys)"},
+    {"once", no_argument, set_once, false, NULL, "collect one snapshot, print it and exit"},
+    {"format", required_argument, set_format, false, "json|prometheus", "output of --once (default json)"},
+    {"metrics-top-k", required_argument, set_top_k, true, "N", "per-process series for the top N by RSS (default 20, 0 = none)"},
+    {"deep-walk-budget", required_argument, set_budget, true, "PERCENT", "CPU share of one core for per-VMA reads (default 5)"},
+    {"redact-addresses", optional_argument, set_redact, true, "[=BOOL]", "serve addresses as null"},
+    {"check-config", no_argument, set_check_config, false, NULL, "validate the configuration and exit"},
+    {"version", no_argument, NULL, false, NULL, "print the version and exit"},
+    {"help", no_argument, NULL, false, NULL, "print this help and exit"},
+};
+
+static const struct option_def *find_option(const char *name) {
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+        if (strcmp(options[i].name, name) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static void print_help(const char *prog) {
+    printf("Usage: %s [OPTION]...\n"
+           "Collect the address-space layout of every process and serve it as JSON and\n"
+           "Prometheus metrics.\n\n",
+           prog);
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        const struct option_def *o = &options[i];
+        char left[64];
+        (void)snprintf(left, sizeof(left), "--%s%s%s", o->name,
+                       o->arg && o->has_arg == required_argument ? " " : "", o->arg ? o->arg : "");
+        printf("  %-32s %s\n", left, o->help);
+    }
+    printf("\nEvery option but --config, --once, --format, --check-config, --help and --version\n"
+           "can be set in the config file as \"name = value\".\n");
+}
+
+struct file_ctx {
+    struct vm_config *cfg;
+    char *err;
+    size_t errlen;
+    int r;
+};
+
+static int file_handler(void *user, const char *section, const char *name, const char *value) {
+    struct file_ctx *ctx = user;
+    char key[96];
+    if (ctx->r < 0)
+        return 0;
+    if (section[0] && strcmp(section, "vmatlasd") != 0) {
+        ctx->r = fail(ctx->err, ctx->errlen, "config: unknown section [%s]", section);
+        return 0;
+    }
+    const struct option_def *o = find_option(name);
+    (void)snprintf(key, sizeof(key), "config key \"%s\"", name);
+    if (!o || !o->in_file) {
+        ctx->r = fail(ctx->err, ctx->errlen, "config: unknown key \"%s\"", name);
+        return 0;
+    }
+    ctx->r = o->set(ctx->cfg, value, ctx->err, ctx->errlen, key);
+    return ctx->r == 0;
+}
+
+static void set_defaults(struct vm_config *cfg) {
+    *cfg = (struct vm_config){
+        .interval_ms = 10000,
+        .metrics_top_k = 20,
+        .deep_walk_budget_bp = 500,
+        .format = OUTPUT_JSON,
+    };
+}
+
+int config_load(int argc, char **argv, struct vm_config *cfg, char *err, size_t errlen) {
+    struct option longopts[ARRAY_SIZE(options) + 1];
+    const char *prog = argc > 0 ? argv[0] : "vmatlasd";
+    int r;
+
+    set_defaults(cfg);
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+        longopts[i] = (struct option){options[i].name, options[i].has_arg, NULL, (int)i};
+    longopts[ARRAY_SIZE(options)] = (struct option){0};
+
+    /* Pass 1: --help, --version and --config; the file is applied before the other flags. */
+    opterr = 0;
+    optind = 1;
+    for (;;) {
+        int idx = getopt_long(argc, argv, "", longopts, NULL);
+        if (idx == -1)
+            break;
+        if (idx == '?' || idx == ':')
+            return fail(err, errlen, "unknown option or missing value: %s", argv[optind - 1]);
+        const char *name = options[idx].name;
+        if (strcmp(name, "help") == 0) {
+            print_help(prog);
+            return 1;
+        }
+        if (strcmp(name, "version") == 0) {
+            printf("vmatlasd %s\n", VMATLAS_VERSION);
+            return 1;
+        }
+        if (strcmp(name, "config") == 0 && (r = set_str(&cfg->config, optarg, err, errlen,
+                                                       "--config")) < 0)
+            return r;
+    }
+    if (optind < argc)
+        return fail(err, errlen, "unexpected argument: %s", argv[optind]);
+
+    if (cfg->config) {
+        struct file_ctx ctx = {cfg, err, errlen, 0};
+        int line = ini_parse(cfg->config, file_handler, &ctx);
+        if (ctx.r < 0)
+            return ctx.r;
+        if (line == -1)
+            return fail(err, errlen, "--config: cannot open %s: %s", cfg->config,
+                        strerror(errno));
+        if (line != 0)
+            return fail(err, errlen, "config %s: syntax error on line %d", cfg->config, line);
+    }
+
+    /* Pass 2: every other flag, overriding the file (--listen flags replace the file's list). */
+    bool listen_from_args = false;
+    optind = 1;
+    for (;;) {
+        int idx = getopt_long(argc, argv, "", longopts, NULL);
+        if (idx == -1)
+            break;
+        const struct option_def *o = &options[idx];
+        if (!o->set)
+            continue;
+        char flag[64];
+        (void)snprintf(flag, sizeof(flag), "--%s", o->name);
+        if (o->set == set_listen && !listen_from_args) {
+            for (size_t i = 0; i < cfg->nlisten; i++)
+                free(cfg->listen[i]);
+            cfg->nlisten = 0;
+            listen_from_args = true;
+        }
+        if ((r = o->set(cfg, optarg, err, errlen, flag)) < 0)
+            return r;
+    }
+    if (cfg->nlisten == 0 && (r = set_listen(cfg, DEFAULT_LISTEN, err, errlen, "--listen")) < 0)
+        return r;
+    return 0;
+}
+
+void config_free(struct vm_config *cfg) {
+    free(cfg->config);
+    free(cfg->procfs_root);
+    free(cfg->sysfs_root);
+    for (size_t i = 0; i < cfg->nlisten; i++)
+        free(cfg->listen[i]);
+    cfg->nlisten = 0;
+    cfg->config = cfg->procfs_root = cfg->sysfs_root = NULL;
+}
+
+uint64_t config_deep_budget_ns(const struct vm_config *cfg) {
+    /* interval_ms * 1e6 ns * bp / 10000 */
+    return cfg->interval_ms * 100ull * cfg->deep_walk_budget_bp;
+}

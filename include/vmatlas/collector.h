@@ -1,0 +1,45 @@
+/* collector.h: the seam between the daemon and the procfs/sysfs collector.
+ *
+ * A collector owns the opened procfs and sysfs roots, the probed capabilities, caches that
+ * live across scans (user names, the per-VMA tier's round-robin position) and reusable scratch
+ * buffers. It is not thread-safe: one thread scans. Snapshots it returns are independent of it.
+ */
+#pragma once
+
+#include <stdint.h>
+
+#include "vmatlas/snapshot.h"
+
+struct vm_collector;
+
+struct vm_collector_options {
+    const char *procfs_root; /* default "/proc" when NULL */
+    const char *sysfs_root;  /* default "/sys" when NULL */
+    /* CPU time the per-VMA (smaps) tier may spend in one scan, in ns. 0 turns the tier off;
+     * UINT64_MAX visits every process. Processes are visited round-robin, largest RSS first
+     * among those never visited. */
+    uint64_t deep_budget_ns;
+};
+
+/* Open the roots and probe the kernel. Returns 0 and a new collector in *ret, or -errno
+ * (-ENOENT/-ENOTDIR for a bad root). The caller owns *ret. */
+int vm_collector_new(const struct vm_collector_options *opts, struct vm_collector **ret);
+
+/* Free a collector. Accepts NULL; returns NULL. */
+struct vm_collector *vm_collector_free(struct vm_collector *c);
+static inline void vm_collector_freep(struct vm_collector **c) {
+    (void)vm_collector_free(*c);
+}
+#define _cleanup_collector_ _cleanup_(vm_collector_freep)
+
+/* Change the per-scan CPU budget of the per-VMA tier (see the options). */
+void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns);
+
+/* Read every process into a new snapshot. prev (may be NULL) is the previous snapshot of this
+ * collector: observed peaks, cumulative counters and per-VMA smaps figures of processes the
+ * tier does not visit this time are carried over from it. A process that vanishes mid-read is
+ * left out; a file that cannot be read is an error entry of its process. Returns 0 and the
+ * snapshot (refcount 1, owned by the caller) in *ret, or -errno when the process table itself
+ * cannot be listed or memory runs out. */
+int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
+                      struct vm_snapshot **ret);

@@ -1,0 +1,23 @@
+/* limits.h: every growable thing the daemon holds has a named limit here. */
+#pragma once
+
+/* One read of a small kernfs/procfs file (status, stat, cgroup, sysfs values). */
+#define VM_SMALL_FILE_MAX (64u * 1024u)
+/* /proc/PID/cmdline bytes kept (the rest is cut, and the cut is recorded). */
+#define VM_CMDLINE_MAX 4096u
+/* comm as printed in stat: TASK_COMM_LEN is 16, workqueue workers print up to 64. */
+#define VM_COMM_MAX 128u
+/* One line of maps/smaps: 3 hex fields, perms, dev, inode and a PATH_MAX name, padded. */
+#define VM_LINE_MAX (4096u + 256u)
+/* Read buffer for maps/smaps streams. */
+#define VM_STREAM_BUF (64u * 1024u)
+/* VMAs kept per process: the kernel's own default vm.max_map_count is 65530; allow more. */
+#define VM_VMAS_PER_PID_MAX (1u << 20)
+/* Processes per snapshot (pid_max can be 4M; a snapshot bigger than this is cut). */
+#define VM_PIDS_MAX (1u << 22)
+/* Error entries kept per process (there are fewer sources than this). */
+#define VM_PROC_ERRORS_MAX 8u
+/* Total snapshot arena (processes + VMAs + strings). */
+#define VM_SNAPSHOT_MAX_BYTES (4ull << 30)
+/* Distinct uids whose user names are cached by one collector. */
+#define VM_USER_CACHE_MAX 4096u

@@ -1,0 +1,253 @@
+/* snapshot.h: the immutable snapshot model, the contract between collector/ and api/.
+ *
+ * A snapshot is ONE allocation: a header followed by the process array, the VMA array, the
+ * array of pids the per-VMA tier visited, and a string table. Everything inside refers to
+ * everything else by offset or index, never by pointer, so the block can be copied whole into
+ * another process (privilege separation) or onto disk and read back unchanged. The block is
+ * read-only once published; only the reference count in the header changes.
+ *
+ * Strings are NUL-terminated byte strings exactly as the kernel printed them (they may hold
+ * invalid UTF-8; renderers escape). String offset 0 is the empty string and means "none".
+ * Presence is tracked with bitmasks: a missing field is absent, never 0.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmatlas/fields.h"
+#include "vmatlas/limits.h"
+
+#define VM_SNAPSHOT_MAGIC 0x564d41544c415331ull /* "VMATLAS1" */
+#define VM_SNAPSHOT_VERSION 1u
+
+/* VMA kinds, as API.md defines them. */
+#define VM_KINDS(X)                                                                                \
+    X(HEAP, "heap")                                                                                \
+    X(STACK, "stack")                                                                              \
+    X(VDSO, "vdso")                                                                                \
+    X(VVAR, "vvar")                                                                                \
+    X(VSYSCALL, "vsyscall")                                                                        \
+    X(ANON, "anon")                                                                                \
+    X(ANON_SHARED, "anon_shared")                                                                  \
+    X(FILE_PRIVATE, "file_private")                                                                \
+    X(FILE_SHARED, "file_shared")                                                                  \
+    X(HUGETLB, "hugetlb")                                                                          \
+    X(SYSV_SHM, "sysv_shm")                                                                        \
+    X(MEMFD, "memfd")                                                                              \
+    X(SOCKET, "socket")                                                                            \
+    X(DEVICE, "device")                                                                            \
+    X(OTHER, "other")
+#define VM__ENUM_KIND(e, n) VM_KIND_##e,
+enum vm_kind { VM_KINDS(VM__ENUM_KIND) _VM_KIND_MAX, _VM_KIND_INVALID = -EINVAL };
+
+/* Where a per-process error came from: the file (or probe) named in `errors`. */
+#define VM_SOURCES(X)                                                                              \
+    X(STAT, "stat")                                                                                \
+    X(STATUS, "status")                                                                            \
+    X(CMDLINE, "cmdline")                                                                          \
+    X(CGROUP, "cgroup")                                                                            \
+    X(MAPS, "maps")                                                                                \
+    X(SMAPS_ROLLUP, "smaps_rollup")                                                                \
+    X(SMAPS, "smaps")                                                                              \
+    X(PERSONALITY, "personality")                                                                  \
+    X(PAGEMAP, "pagemap")
+#define VM__ENUM_SOURCE(e, n) VM_SOURCE_##e,
+enum vm_source { VM_SOURCES(VM__ENUM_SOURCE) _VM_SOURCE_MAX, _VM_SOURCE_INVALID = -EINVAL };
+
+/* Interfaces probed at start (node `capabilities`). */
+#define VM_CAPS(X)                                                                                 \
+    X(PAGEMAP_SCAN, "pagemap_scan")                                                                \
+    X(PROCMAP_QUERY, "procmap_query")                                                              \
+    X(PFN_VISIBLE, "pfn_visible")                                                                  \
+    X(KPAGEFLAGS, "kpageflags")                                                                    \
+    X(SMAPS_ROLLUP, "smaps_rollup")                                                                \
+    X(CGROUP_V2, "cgroup_v2")                                                                      \
+    X(MEMORY_PEAK, "memory_peak")
+#define VM__ENUM_CAP(e, n) VM_CAP_##e,
+enum vm_cap { VM_CAPS(VM__ENUM_CAP) _VM_CAP_MAX, _VM_CAP_INVALID = -EINVAL };
+
+/* maps permission bits (struct vm_vma.perms). */
+enum {
+    VM_PERM_READ = 1u << 0,
+    VM_PERM_WRITE = 1u << 1,
+    VM_PERM_EXEC = 1u << 2,
+    VM_PERM_SHARED = 1u << 3, /* 's' (VM_MAYSHARE), else 'p' */
+};
+
+/* struct vm_vma.flags */
+enum {
+    VM_VMA_DELETED = 1u << 0,      /* name ends in " (deleted)" */
+    VM_VMA_SMAPS = 1u << 1,        /* smaps figures below are valid (per-VMA tier visited) */
+    VM_VMA_THP_ELIGIBLE = 1u << 2, /* smaps THPeligible: 1 (valid with VM_VMA_SMAPS) */
+};
+
+/* One VMA: a line of /proc/PID/maps plus, once the per-VMA tier has read smaps, its figures.
+ * 120 bytes; names and VmFlags strings are interned in the string table. */
+struct vm_vma {
+    uint64_t start;  /* maps START */
+    uint64_t end;    /* maps END, exclusive */
+    uint64_t offset; /* maps OFFSET: file offset in bytes */
+    uint64_t inode;  /* maps INODE (SysV: the shmid) */
+    uint32_t name;   /* string: maps NAME as printed, 0 = nameless */
+    uint32_t vmflags; /* string: smaps VmFlags codes, space separated; 0 = unknown */
+    uint32_t dev;     /* maps MAJ:MIN as (major << 20) | minor */
+    uint16_t kb_present; /* bit per enum vm_vma_field: kb[] entries smaps printed */
+    uint8_t perms;    /* VM_PERM_* */
+    uint8_t kind;     /* enum vm_kind */
+    uint8_t flags;    /* VM_VMA_* */
+    uint8_t kernel_page_shift; /* smaps KernelPageSize as log2(bytes); 0 = unknown */
+    uint8_t mmu_page_shift;    /* smaps MMUPageSize as log2(bytes); 0 = unknown */
+    uint8_t reserved[5];
+    uint32_t kb[_VM_VMAF_MAX]; /* smaps figures in kB (as printed), enum vm_vma_field */
+};
+
+_Static_assert(sizeof(struct vm_vma) == 120, "struct vm_vma is 120 bytes");
+
+#define VM_DEV_MAJOR(d) ((uint32_t)(d) >> 20)
+#define VM_DEV_MINOR(d) ((uint32_t)(d) & 0xfffffu)
+
+struct vm_error {
+    uint16_t source; /* enum vm_source */
+    uint16_t errnum; /* positive errno */
+};
+
+/* struct vm_process.flags */
+enum {
+    VM_PROC_KTHREAD = 1u << 0,    /* no address space (status Kthread: 1, or PF_KTHREAD) */
+    VM_PROC_UID = 1u << 1,        /* uid valid */
+    VM_PROC_ROLLUP = 1u << 2,     /* smaps_rollup was read (rollup/rollup_present valid) */
+    VM_PROC_MAPS = 1u << 3,       /* maps was read (vma_count and the VMA list valid) */
+    VM_PROC_TOP_DOWN = 1u << 4,   /* mmap grows down from mmap_base */
+    VM_PROC_LAYOUT = 1u << 5,     /* lowest/highest/gaps valid (there is at least one VMA) */
+    VM_PROC_VMAS_CUT = 1u << 6,   /* more VMAs than VM_VMAS_PER_PID_MAX: list truncated */
+    VM_PROC_CMDLINE_CUT = 1u << 7 /* cmdline longer than VM_CMDLINE_MAX */
+};
+
+/* One thread-group leader. Field sources are named per field. */
+struct vm_process {
+    int32_t pid;            /* stat 1 */
+    int32_t ppid;           /* stat 4 */
+    uint32_t uid;           /* status Uid: effective uid (as ps USER), valid with VM_PROC_UID */
+    uint32_t threads;       /* stat 20 num_threads */
+    uint64_t starttime;     /* stat 22, clock ticks since boot */
+    uint64_t start_time_ms; /* Unix ms: btime * 1000 + starttime * 1000 / CLK_TCK */
+    uint32_t comm;          /* string: stat 2, between the first '(' and the last ')' */
+    uint32_t cmdline;       /* string: /proc/PID/cmdline, NULs as spaces */
+    uint32_t user;          /* string: user name of uid, 0 if unknown */
+    uint32_t cgroup;        /* string: cgroup path (v2 line, else name=systemd) */
+    uint32_t unit;          /* string: systemd unit from the cgroup path, 0 if none */
+    uint32_t flags;         /* VM_PROC_* */
+    char state;             /* stat 3 */
+    uint8_t address_bits;   /* 47 or 56 */
+    uint8_t nerrors;        /* entries used in errors[] */
+    uint8_t reserved;
+    uint32_t vma_count;     /* lines of maps, [vsyscall] included */
+    uint32_t vma_first;     /* index of the first VMA in the snapshot's VMA array */
+    uint32_t vma_n;         /* VMAs stored (== vma_count unless VM_PROC_VMAS_CUT) */
+    uint32_t gap_count;     /* gaps between consecutive user VMAs */
+    uint32_t memory_present; /* bit per enum vm_mem_field */
+    uint32_t rollup_present; /* bit per enum vm_rollup_field */
+    uint32_t layout_present; /* bit per enum vm_layout_field */
+    uint64_t memory[_VM_MEM_MAX];    /* status, bytes */
+    uint64_t rollup[_VM_ROLLUP_MAX]; /* smaps_rollup, bytes */
+    uint64_t layout[_VM_LAYOUT_MAX]; /* addresses */
+    uint64_t lowest, highest;        /* first start / last end, [vsyscall] left out */
+    uint64_t largest_gap;            /* bytes */
+    uint64_t observed_rss_max;       /* largest VmRSS this daemon saw for this identity */
+    uint64_t observed_rss_max_at_ms; /* Unix ms of the snapshot that saw it */
+    uint64_t smaps_at_ms;            /* Unix ms the per-VMA tier last read smaps; 0 = never */
+    struct vm_error errors[VM_PROC_ERRORS_MAX];
+};
+
+struct vm_node {
+    uint32_t hostname;       /* string: <procfs>/sys/kernel/hostname */
+    uint32_t boot_id;        /* string: <procfs>/sys/kernel/random/boot_id */
+    uint32_t kernel;         /* string: <procfs>/sys/kernel/osrelease */
+    uint32_t thp_enabled;    /* string: bracketed word of <sysfs>/kernel/mm/transparent_hugepage/enabled */
+    uint32_t page_size;      /* bytes */
+    uint32_t clk_tck;        /* sysconf(_SC_CLK_TCK) */
+    uint8_t address_bits;    /* 47, or 56 with la57 */
+    int8_t legacy_va_layout; /* vm.legacy_va_layout, -1 unknown */
+    int8_t randomize_va_space; /* kernel.randomize_va_space, -1 unknown */
+    uint8_t reserved;
+    uint32_t caps;           /* bit per enum vm_cap */
+    int64_t max_map_count;   /* vm.max_map_count, -1 unknown */
+    uint64_t btime;          /* /proc/stat btime, Unix seconds */
+};
+
+struct vm_snapshot {
+    uint64_t magic;   /* VM_SNAPSHOT_MAGIC */
+    uint32_t version; /* VM_SNAPSHOT_VERSION */
+    int32_t refs;     /* reference count (atomic); meaningless outside this process */
+    uint64_t size;    /* bytes of the whole block */
+
+    uint64_t seq;             /* 1 for the first snapshot of a collector, then +1 */
+    uint64_t collected_at_ms; /* Unix ms at the start of the scan */
+    uint64_t duration_ns;     /* wall time of the scan */
+    uint64_t cpu_ns;          /* CPU time (user+sys) of the scanning thread */
+    uint64_t deep_cpu_ns;     /* of which the per-VMA tier */
+
+    uint32_t nprocs;    /* entries in the process array, kernel threads included */
+    uint32_t nkthreads; /* of which kernel threads */
+    uint64_t nvmas;     /* entries in the VMA array */
+    uint32_t nerrors;   /* error entries over all processes */
+    uint32_t ndeep;     /* entries in the deep-pid array */
+
+    /* Cumulative over the collector's life (Prometheus counters). */
+    uint64_t scans_total;
+    uint64_t errors_total[_VM_SOURCE_MAX]; /* per-process read errors, by source */
+    uint64_t truncations_total;            /* over-long lines, cut lists, cut cmdlines */
+    uint64_t vanished_total;               /* pids gone mid-read (dropped, not errors) */
+
+    struct vm_node node;
+
+    uint64_t procs_off;   /* struct vm_process[nprocs], sorted by pid */
+    uint64_t vmas_off;    /* struct vm_vma[nvmas], grouped by process, in address order */
+    uint64_t deep_off;    /* int32_t[ndeep]: pids the per-VMA tier visited in this scan */
+    uint64_t strings_off; /* string table */
+    uint64_t strings_len;
+};
+
+static inline const struct vm_process *vm_snapshot_procs(const struct vm_snapshot *s) {
+    return (const struct vm_process *)((const char *)s + s->procs_off);
+}
+static inline const struct vm_vma *vm_snapshot_vmas(const struct vm_snapshot *s,
+                                                    const struct vm_process *p) {
+    return (const struct vm_vma *)((const char *)s + s->vmas_off) + p->vma_first;
+}
+static inline const int32_t *vm_snapshot_deep_pids(const struct vm_snapshot *s) {
+    return (const int32_t *)((const char *)s + s->deep_off);
+}
+/* The string at offset off, or NULL for offset 0 ("none"). */
+static inline const char *vm_snapshot_str(const struct vm_snapshot *s, uint32_t off) {
+    return off ? (const char *)s + s->strings_off + off : NULL;
+}
+static inline bool vm_process_has_memory(const struct vm_process *p, enum vm_mem_field f) {
+    return p->memory_present & (1u << f);
+}
+
+/* Take a reference; returns s. Thread-safe. */
+struct vm_snapshot *vm_snapshot_ref(struct vm_snapshot *s);
+/* Drop a reference and free the block with the last one. Accepts NULL; returns NULL. */
+struct vm_snapshot *vm_snapshot_unref(struct vm_snapshot *s);
+static inline void vm_snapshot_unrefp(struct vm_snapshot **s) {
+    (void)vm_snapshot_unref(*s);
+}
+#define _cleanup_snapshot_ _cleanup_(vm_snapshot_unrefp)
+
+/* Check that a block of len bytes (e.g. received from another process or read from disk) is a
+ * well-formed snapshot: magic, version, every offset, index and string in bounds. 0 or -EBADMSG. */
+int vm_snapshot_validate(const void *block, size_t len);
+
+/* The process with this pid, or NULL. O(log n). */
+const struct vm_process *vm_snapshot_find(const struct vm_snapshot *s, int32_t pid);
+
+/* "pid:starttime" into buf (at least 32 bytes). Returns buf. */
+char *vm_process_id(const struct vm_process *p, char *buf, size_t len);
+
+/* Names for the enums above; NULL when out of range. */
+const char *vm_kind_name(int kind);
+const char *vm_source_name(int source);
+const char *vm_cap_name(int cap);

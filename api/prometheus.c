@@ -70,8 +70,13 @@ static int label_append_str(struct label_buf *b, const char *s, size_t *ret_off)
     return label_append(b, s ? s : "", s ? strlen(s) : 0, ret_off);
 }
 
-static void family(FILE *f, const char *name, const char *type, const char *help) {
-    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+/* HELP and TYPE of a family. OpenMetrics names a counter family without its "_total" suffix
+ * (its samples keep it). */
+static void family(FILE *f, bool om, const char *name, const char *type, const char *help) {
+    size_t len = strlen(name);
+    if (om && strcmp(type, "counter") == 0 && len > 6 && strcmp(name + len - 6, "_total") == 0)
+        len -= 6;
+    fprintf(f, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)len, name, help, (int)len, name, type);
 }
 
 /* Exact decimal seconds from integer nanoseconds / milliseconds: no floating point. */
@@ -157,26 +162,26 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
                         const struct proc_entry *top, size_t ntop) {
     const struct vm_process *procs = vm_snapshot_procs(s);
 
-    family(f, "vmatlas_build_info", "gauge", "vmatlas build information; the value is 1.");
+    family(f, o->openmetrics, "vmatlas_build_info", "gauge", "vmatlas build information; the value is 1.");
     fprintf(f, "vmatlas_build_info{version=\"%s\"} 1\n", labels + version_label);
 
-    family(f, "vmatlas_scan_duration_seconds", "gauge", "Wall time of the last scan of /proc.");
+    family(f, o->openmetrics, "vmatlas_scan_duration_seconds", "gauge", "Wall time of the last scan of /proc.");
     fprintf(f, "vmatlas_scan_duration_seconds ");
     print_ns_seconds(f, s->duration_ns);
-    family(f, "vmatlas_scan_cpu_seconds", "gauge", "CPU time (user and system) of the last scan.");
+    family(f, o->openmetrics, "vmatlas_scan_cpu_seconds", "gauge", "CPU time (user and system) of the last scan.");
     fprintf(f, "vmatlas_scan_cpu_seconds ");
     print_ns_seconds(f, s->cpu_ns);
-    family(f, "vmatlas_scan_deep_cpu_seconds", "gauge",
+    family(f, o->openmetrics, "vmatlas_scan_deep_cpu_seconds", "gauge",
            "CPU time of the last scan spent in the per-VMA (smaps) tier.");
     fprintf(f, "vmatlas_scan_deep_cpu_seconds ");
     print_ns_seconds(f, s->deep_cpu_ns);
-    family(f, "vmatlas_scan_deep_processes", "gauge",
+    family(f, o->openmetrics, "vmatlas_scan_deep_processes", "gauge",
            "Processes whose smaps the per-VMA tier read in the last scan.");
     fprintf(f, "vmatlas_scan_deep_processes %" PRIu32 "\n", s->ndeep);
 
-    family(f, "vmatlas_scans_total", "counter", "Scans of /proc completed.");
+    family(f, o->openmetrics, "vmatlas_scans_total", "counter", "Scans of /proc completed.");
     fprintf(f, "vmatlas_scans_total %" PRIu64 "\n", s->scans_total);
-    family(f, "vmatlas_scan_errors_total", "counter",
+    family(f, o->openmetrics, "vmatlas_scan_errors_total", "counter",
            "Per-process read errors (EACCES and the like), by the file that could not be read.");
     for (int i = 0; i < _VM_SOURCE_MAX; i++) {
         const char *src = vm_source_name(i);
@@ -184,19 +189,19 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
             fprintf(f, "vmatlas_scan_errors_total{source=\"%s\"} %" PRIu64 "\n", src,
                     s->errors_total[i]);
     }
-    family(f, "vmatlas_scan_truncations_total", "counter",
+    family(f, o->openmetrics, "vmatlas_scan_truncations_total", "counter",
            "Over-long lines, cut VMA lists and cut command lines met while scanning.");
     fprintf(f, "vmatlas_scan_truncations_total %" PRIu64 "\n", s->truncations_total);
-    family(f, "vmatlas_processes_vanished_total", "counter",
+    family(f, o->openmetrics, "vmatlas_processes_vanished_total", "counter",
            "Processes that exited while being read (dropped from the snapshot).");
     fprintf(f, "vmatlas_processes_vanished_total %" PRIu64 "\n", s->vanished_total);
 
-    family(f, "vmatlas_snapshot_timestamp_seconds", "gauge",
+    family(f, o->openmetrics, "vmatlas_snapshot_timestamp_seconds", "gauge",
            "Unix time at which the current snapshot's scan started.");
     fprintf(f, "vmatlas_snapshot_timestamp_seconds ");
     print_ms_seconds(f, s->collected_at_ms);
     if (o->now_ms) {
-        family(f, "vmatlas_snapshot_age_seconds", "gauge",
+        family(f, o->openmetrics, "vmatlas_snapshot_age_seconds", "gauge",
                "Age of the current snapshot when this page was rendered.");
         fprintf(f, "vmatlas_snapshot_age_seconds ");
         print_ms_seconds(f, o->now_ms > s->collected_at_ms ? o->now_ms - s->collected_at_ms : 0);
@@ -209,22 +214,22 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
         if (procs[i].flags & VM_PROC_MAPS)
             vmas += procs[i].vma_count;
     }
-    family(f, "vmatlas_processes", "gauge", "User processes (kernel threads excluded).");
+    family(f, o->openmetrics, "vmatlas_processes", "gauge", "User processes (kernel threads excluded).");
     fprintf(f, "vmatlas_processes %" PRIu64 "\n", (uint64_t)s->nprocs - kthreads);
-    family(f, "vmatlas_kernel_threads", "gauge", "Kernel threads.");
+    family(f, o->openmetrics, "vmatlas_kernel_threads", "gauge", "Kernel threads.");
     fprintf(f, "vmatlas_kernel_threads %" PRIu64 "\n", kthreads);
-    family(f, "vmatlas_vmas", "gauge", "Memory mappings (VMAs, lines of maps) of all processes.");
+    family(f, o->openmetrics, "vmatlas_vmas", "gauge", "Memory mappings (VMAs, lines of maps) of all processes.");
     fprintf(f, "vmatlas_vmas %" PRIu64 "\n", vmas);
-    family(f, "vmatlas_snapshot_bytes", "gauge",
+    family(f, o->openmetrics, "vmatlas_snapshot_bytes", "gauge",
            "Size of the current snapshot (processes, VMAs and strings, one block).");
     fprintf(f, "vmatlas_snapshot_bytes %" PRIu64 "\n", s->size);
     if (s->node.max_map_count >= 0) {
-        family(f, "vmatlas_map_count_limit", "gauge",
+        family(f, o->openmetrics, "vmatlas_map_count_limit", "gauge",
                "Maximum number of VMAs a process may have (vm.max_map_count).");
         fprintf(f, "vmatlas_map_count_limit %" PRId64 "\n", s->node.max_map_count);
     }
     if (vmax) {
-        family(f, "vmatlas_process_vmas_max", "gauge",
+        family(f, o->openmetrics, "vmatlas_process_vmas_max", "gauge",
                "VMA count of the process with the most VMAs (compare with vm.max_map_count).");
         fprintf(f, "vmatlas_process_vmas_max{pid=\"%" PRId32 "\",comm=\"%s\"} %" PRIu32 "\n",
                 vmax->pid, labels + vmax_label, vmax->vma_count);
@@ -239,7 +244,7 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
         "Largest peak resident set size (VmHWM) among the processes with this comm.",
         "Processes with this comm (kernel threads excluded)."};
     for (int g = 0; g < 3; g++) {
-        family(f, group_names[g], "gauge", group_help[g]);
+        family(f, o->openmetrics, group_names[g], "gauge", group_help[g]);
         for (size_t i = 0; i < nusers;) {
             const char *comm = labels + users[i].comm_label;
             uint64_t rss = 0, hwm = 0, count = 0;
@@ -262,12 +267,12 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
         }
     }
 
-    family(f, "vmatlas_metrics_top_k", "gauge",
+    family(f, o->openmetrics, "vmatlas_metrics_top_k", "gauge",
            "Processes that get per-process series (the top K by resident set size).");
     fprintf(f, "vmatlas_metrics_top_k %" PRIu32 "\n", o->top_k);
     for (size_t fam = 0; fam < ARRAY_SIZE(process_families) && ntop > 0; fam++) {
         const struct process_family *pf = &process_families[fam];
-        family(f, pf->name, "gauge", pf->help);
+        family(f, o->openmetrics, pf->name, "gauge", pf->help);
         for (size_t i = 0; i < ntop; i++) {
             const struct vm_process *p = &procs[top[i].index];
             uint64_t v;
@@ -345,6 +350,8 @@ int render_metrics(const struct vm_snapshot *s, const struct metrics_opts *o, ch
     if (!f)
         return -ENOMEM;
     render_body(f, s, o, users, nusers, lb.data, version_label, vmax_label, vmax, top, ntop);
+    if (o->openmetrics)
+        fputs("# EOF\n", f);
     bool failed = ferror(f);
     if (fclose(f) != 0 || failed || !body) {
         free(body);

@@ -80,6 +80,11 @@ json_t *render_vma(const struct vm_snapshot *s, const struct vm_vma *v,
 int render_processes(const struct vm_snapshot *s, const struct proc_query *q,
                      const struct render_opts *o, char **ret_body, size_t *ret_len);
 
+/* The /api/v1/processes/{pid}/vmas document: {"id", "pid", "snapshot", "vmas": [VMA...]} in
+ * address order, streamed one VMA at a time. Returns 0 and a malloc'd body, or -ENOMEM. */
+int render_vmas_doc(const struct vm_snapshot *s, const struct vm_process *p,
+                    const struct render_opts *o, char **ret_body, size_t *ret_len);
+
 /* Dump a JSON value with JSON_SORT_KEYS and compact (or indented with o->pretty) into a
  * malloc'd, NUL-terminated buffer (freed with free(), whatever allocator jansson was given).
  * Steals nothing. A NULL doc (a renderer that ran out of memory) gives -ENOMEM too.
@@ -87,10 +92,21 @@ int render_processes(const struct vm_snapshot *s, const struct proc_query *q,
 int render_dump(const json_t *doc, const struct render_opts *o, char **ret_body,
                 size_t *ret_len);
 
+struct node_opts {
+    uint64_t interval_ms;         /* collector.interval_ms */
+    uint32_t deep_walk_budget_bp; /* collector.deep_walk_budget, in basis points */
+    const char *version;
+};
+
+/* The /api/v1/node document: host facts, capabilities, the snapshot's own figures and the
+ * collector's settings. NULL on OOM. */
+json_t *render_node(const struct vm_snapshot *s, const struct node_opts *o);
+
 struct metrics_opts {
     uint32_t top_k;       /* per-process series for the top K by RSS; 0 = none */
     const char *version;  /* vmatlas_build_info{version} */
     uint64_t now_ms;      /* for the snapshot age gauge (Unix ms) */
+    bool openmetrics;     /* OpenMetrics 1.0 text instead of Prometheus 0.0.4 */
 };
 
 /* Prometheus text exposition 0.0.4 of a snapshot: build info, scan gauges and counters,

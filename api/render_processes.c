@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/json.h"
+#include "api/jstream.h"
 #include "api/render.h"
 #include "api/utf8.h"
 
@@ -477,22 +478,40 @@ int render_processes(const struct vm_snapshot *s, const struct proc_query *q,
     struct sort_ctx ctx = {.by_str = q->sort == PROC_SORT_COMM, .desc = q->desc};
     qsort_r(e, n, sizeof(*e), sort_cmp, &ctx);
 
-    json_t *list = json_array();
-    int err = 0;
+    /* Streamed one summary at a time: 10,000 processes never exist as one jansson tree. */
+    struct jstream js;
+    jstream_init(&js, o->pretty);
+    jstream_begin_object(&js);
     uint64_t first = q->offset < n ? q->offset : n;
     uint64_t last = first + (q->limit < n - first ? q->limit : n - first);
-    for (uint64_t i = first; i < last && err == 0; i++)
-        append(list, render_process_summary(s, &procs[e[i].index], o), &err);
-    list = finish(list, err);
+    jstream_begin_array(&js, "processes");
+    for (uint64_t i = first; i < last && js.err == 0; i++)
+        jstream_element(&js, render_process_summary(s, &procs[e[i].index], o));
+    jstream_end_array(&js);
+    jstream_member(&js, "snapshot", render_snapshot_ref(s));
+    jstream_member(&js, "total", json_u64(n));
+    jstream_end_object(&js);
+    return jstream_finish(&js, ret_body, ret_len);
+}
 
-    json_auto_t *doc = json_object();
-    err = 0;
-    put(doc, "snapshot", render_snapshot_ref(s), &err);
-    put(doc, "total", json_u64(n), &err);
-    put(doc, "processes", list, &err);
-    if (err < 0 || !doc)
-        return -ENOMEM;
-    return render_dump(doc, o, ret_body, ret_len);
+int render_vmas_doc(const struct vm_snapshot *s, const struct vm_process *p,
+                    const struct render_opts *o, char **ret_body, size_t *ret_len) {
+    char id[32];
+    if (!o)
+        o = &default_opts;
+    struct jstream js;
+    jstream_init(&js, o->pretty);
+    jstream_begin_object(&js);
+    jstream_member(&js, "id", json_string(vm_process_id(p, id, sizeof(id))));
+    jstream_member(&js, "pid", json_integer(p->pid));
+    jstream_member(&js, "snapshot", render_snapshot_ref(s));
+    jstream_begin_array(&js, "vmas");
+    const struct vm_vma *v = vm_snapshot_vmas(s, p);
+    for (uint32_t i = 0; i < p->vma_n && js.err == 0; i++)
+        jstream_element(&js, render_vma(s, &v[i], o));
+    jstream_end_array(&js);
+    jstream_end_object(&js);
+    return jstream_finish(&js, ret_body, ret_len);
 }
 
 /* --- dumping ---------------------------------------------------------------------------- */
@@ -518,7 +537,8 @@ int render_dump(const json_t *doc, const struct render_opts *o, char **ret_body,
                 size_t *ret_len) {
     if (!doc)
         return -ENOMEM; /* the renderer that built it ran out of memory */
-    size_t flags = JSON_SORT_KEYS | ((o && o->pretty) ? JSON_INDENT(2) : JSON_COMPACT);
+    size_t flags = JSON_SORT_KEYS | JSON_REAL_PRECISION(9) |
+                   ((o && o->pretty) ? JSON_INDENT(2) : JSON_COMPACT);
     struct dump_buf b = {0};
     /* One pass into our own buffer: freed with free() even if the daemon gives jansson
      * other allocation functions. */

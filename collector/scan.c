@@ -433,14 +433,20 @@ static int collect_pid(struct scan *sc, const char *name, int32_t pid) {
 
     _cleanup_close_ int dirfd =
         openat(c->procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-    if (dirfd < 0)
-        return errno == ENOENT || errno == ESRCH ? -ESRCH : 0; /* EPERM: hidepid=noaccess */
+    int open_errno = errno;
+    if (dirfd < 0 && (open_errno == ENOENT || open_errno == ESRCH))
+        return -ESRCH;
 
     struct vm_process *p;
     r = snap_builder_add_process(sc->b, &p);
     if (r < 0)
         return r;
     p->pid = pid;
+    if (dirfd < 0) {
+        /* Listed but not openable (procfs hidepid=noaccess gives EPERM): all we know is the pid. */
+        add_error(sc, p, VM_SOURCE_STAT, -open_errno);
+        return 0;
+    }
 
     /* stat: identity (starttime), comm, state, ppid, threads, layout addresses. */
     struct stat_info st;

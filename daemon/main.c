@@ -9,6 +9,7 @@
 
 #include "api/render.h"
 #include "daemon/options.h"
+#include "daemon/service.h"
 #include "vmatlas/collector.h"
 #include "vmatlas/macros.h"
 
@@ -104,12 +105,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    if (!cfg.once) {
-        fprintf(stderr, "<3>vmatlasd: the HTTP service is not part of this build; use --once\n");
-        config_free(&cfg);
-        return 2;
-    }
-    r = run_once(&cfg, collector);
+    r = cfg.once ? run_once(&cfg, collector) : service_run(&cfg, collector);
     config_free(&cfg);
     return r;
 }

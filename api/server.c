@@ -1,0 +1,812 @@
+/* server.c: the HTTP service on libmicrohttpd.
+ *
+ * Every request is checked before anything else (method allow-list, no body, URL and header
+ * sizes), then routed. Documents are rendered once per snapshot and kept, with their gzip
+ * variant and a 304 answer, in a small cache that belongs to the snapshot's "generation":
+ * publishing a snapshot swaps the generation, and the old one goes away when the last request
+ * using it completes. MHD responses are reference counted, so one cached response object is
+ * queued on any number of connections at once.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/gzip.h"
+#include "api/json.h"
+#include "api/render.h"
+#include "api/server.h"
+#include "api/utf8.h"
+#include "vmatlas/macros.h"
+
+#define URL_MAX 8192u               /* request target, query included (else 414) */
+#define HEADERS_MAX 16384u          /* all header names and values (else 431) */
+#define QUERY_PARAMS_MAX 32u
+#define CACHE_ENTRIES_MAX 64u
+#define CACHE_BYTES_MAX (16u << 20) /* per generation, plain and gzip bodies */
+#define CACHE_ENTRY_MAX (8u << 20)  /* bigger bodies are rendered for each request */
+#define GZIP_MIN 1024u
+#define LISTEN_MAX 16u
+
+struct cached {
+    char *key;
+    struct MHD_Response *plain, *gz, *not_modified;
+    char etag[64];
+    size_t bytes;
+    uint64_t used; /* LRU tick */
+};
+
+/* The published snapshot and the bodies rendered from it. */
+struct generation {
+    int refs; /* atomic */
+    struct vm_snapshot *snap;
+    pthread_mutex_t lock;
+    struct cached entries[CACHE_ENTRIES_MAX];
+    size_t n, bytes;
+    uint64_t tick;
+};
+
+struct api_server {
+    struct MHD_Daemon *daemons[LISTEN_MAX];
+    size_t ndaemons;
+    char addrs[LISTEN_MAX][64];
+    pthread_mutex_t lock; /* guards current */
+    struct generation *current;
+    uint64_t requests; /* atomic */
+    char instance[20]; /* random per process: ETags never repeat across restarts */
+    bool redact;
+    uint32_t top_k;
+    struct node_opts node;
+    char *version;
+};
+
+/* Per request: created by the URI logger, which sees the raw request target. */
+struct request {
+    size_t uri_len;
+    bool checked;  /* headers passed the checks; answer on the next call */
+    bool answered; /* a response is queued */
+    struct generation *gen;
+};
+
+static uint64_t fnv64(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static uint64_t now_ms(void) {
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* --- generations ------------------------------------------------------------------------- */
+
+static struct generation *generation_new(struct vm_snapshot *snap) {
+    struct generation *g = calloc(1, sizeof(*g));
+    if (!g)
+        return NULL;
+    g->refs = 1;
+    g->snap = vm_snapshot_ref(snap);
+    pthread_mutex_init(&g->lock, NULL);
+    return g;
+}
+
+static void cached_clear(struct cached *c) {
+    free(c->key);
+    if (c->plain)
+        MHD_destroy_response(c->plain);
+    if (c->gz)
+        MHD_destroy_response(c->gz);
+    if (c->not_modified)
+        MHD_destroy_response(c->not_modified);
+    memset(c, 0, sizeof(*c));
+}
+
+static struct generation *generation_ref(struct generation *g) {
+    if (g)
+        __atomic_add_fetch(&g->refs, 1, __ATOMIC_RELAXED);
+    return g;
+}
+
+static void generation_unref(struct generation *g) {
+    if (!g || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < g->n; i++)
+        cached_clear(&g->entries[i]);
+    pthread_mutex_destroy(&g->lock);
+    vm_snapshot_unref(g->snap);
+    free(g);
+}
+
+static struct generation *current_generation(struct api_server *s) {
+    pthread_mutex_lock(&s->lock);
+    struct generation *g = generation_ref(s->current);
+    pthread_mutex_unlock(&s->lock);
+    return g;
+}
+
+/* --- responses --------------------------------------------------------------------------- */
+
+static struct MHD_Response *response_from(char *body, size_t len, const char *type) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(len, body, free);
+    if (!r) {
+        free(body);
+        return NULL;
+    }
+    if (type)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    return r;
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status,
+                             struct MHD_Response *r) {
+    if (!r)
+        return MHD_NO; /* out of memory: MHD closes the connection */
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
+                                  ...) __attribute__((format(printf, 3, 4)));
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
+                                  ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *doc = json_pack("{s:{s:i, s:o}}", "error", "status", (int)status, "message",
+                            json_kernel_string(msg));
+    char *body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(doc);
+    if (!body)
+        return MHD_NO;
+    size_t len = strlen(body);
+    body[len] = '\0';
+    struct MHD_Response *r = response_from(body, len, "application/json");
+    if (r && status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (r)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return queue(conn, status, r);
+}
+
+/* A small JSON document that is not worth caching (/healthz, /readyz). */
+static enum MHD_Result send_small(struct MHD_Connection *conn, unsigned status, json_t *doc,
+                                  bool pretty) {
+    char *body = doc ? json_dumps(doc, JSON_SORT_KEYS | (pretty ? JSON_INDENT(2) : JSON_COMPACT))
+                     : NULL;
+    json_decref(doc);
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *r = response_from(body, strlen(body), "application/json");
+    if (r)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return queue(conn, status, r);
+}
+
+/* --- documents --------------------------------------------------------------------------- */
+
+struct param {
+    const char *name, *value;
+};
+
+struct params {
+    struct param p[QUERY_PARAMS_MAX];
+    size_t n;
+    bool too_many;
+    bool pretty;
+    bool bad_pretty;
+};
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+    (void)kind;
+    struct params *ps = cls;
+    if (ps->n == QUERY_PARAMS_MAX) {
+        ps->too_many = true;
+        return MHD_NO;
+    }
+    ps->p[ps->n++] = (struct param){key, value};
+    return MHD_YES;
+}
+
+static int cmp_param(const void *a, const void *b) {
+    const struct param *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value ? x->value : "", y->value ? y->value : "");
+}
+
+/* What to render, decided by the router; the render step runs under the generation lock. */
+enum doc_kind { DOC_NODE, DOC_PROCESSES, DOC_PROCESS, DOC_VMAS, DOC_METRICS, DOC_OPENMETRICS };
+
+struct doc {
+    enum doc_kind kind;
+    const struct vm_process *proc; /* DOC_PROCESS, DOC_VMAS */
+    struct proc_query query;       /* DOC_PROCESSES */
+    struct render_opts ro;
+};
+
+static const char *doc_type(enum doc_kind k) {
+    switch (k) {
+    case DOC_METRICS:
+        return "text/plain; version=0.0.4; charset=utf-8";
+    case DOC_OPENMETRICS:
+        return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    default:
+        return "application/json";
+    }
+}
+
+static int render_doc(struct api_server *s, const struct vm_snapshot *snap, const struct doc *d,
+                      char **ret, size_t *ret_len) {
+    json_t *tree = NULL;
+    switch (d->kind) {
+    case DOC_NODE:
+        tree = render_node(snap, &s->node);
+        break;
+    case DOC_PROCESSES:
+        return render_processes(snap, &d->query, &d->ro, ret, ret_len);
+    case DOC_PROCESS:
+        tree = json_pack("{s:o, s:o}", "snapshot", render_snapshot_ref(snap), "process",
+                         render_process_detail(snap, d->proc, &d->ro));
+        break;
+    case DOC_VMAS:
+        return render_vmas_doc(snap, d->proc, &d->ro, ret, ret_len);
+    case DOC_METRICS:
+    case DOC_OPENMETRICS: {
+        struct metrics_opts mo = {.top_k = s->top_k,
+                                  .version = s->version,
+                                  /* no age gauge in a body that is served for a whole
+                                   * interval: time() - vmatlas_snapshot_timestamp_seconds */
+                                  .now_ms = 0,
+                                  .openmetrics = d->kind == DOC_OPENMETRICS};
+        return render_metrics(snap, &mo, ret, ret_len);
+    }
+    }
+    if (!tree)
+        return -ENOMEM;
+    int r = render_dump(tree, &d->ro, ret, ret_len);
+    json_decref(tree);
+    return r;
+}
+
+static bool etag_matches(const char *header, const char *etag) {
+    if (!header)
+        return false;
+    if (strcmp(header, "*") == 0)
+        return true;
+    size_t n = strlen(etag);
+    for (const char *p = header; (p = strstr(p, etag)); p += n) {
+        bool start = p == header || p[-1] == ' ' || p[-1] == ',' || p[-1] == '/';
+        bool end = p[n] == '\0' || p[n] == ',' || p[n] == ' ';
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+static void add_cache_headers(struct MHD_Response *r, const char *etag, bool vary_accept) {
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
+                                  vary_accept ? "Accept-Encoding, Accept" : "Accept-Encoding");
+}
+
+/* Render the document and build its responses into c. */
+static int cache_fill(struct api_server *s, struct generation *g, const char *key,
+                      const struct doc *d, struct cached *c) {
+    char *body = NULL;
+    size_t len = 0;
+    int r = render_doc(s, g->snap, d, &body, &len);
+    if (r < 0)
+        return r;
+    memset(c, 0, sizeof(*c));
+    c->key = strdup(key);
+    c->plain = response_from(body, len, doc_type(d->kind)); /* owns body from here on */
+    c->not_modified = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!c->key || !c->plain || !c->not_modified) {
+        cached_clear(c);
+        return -ENOMEM;
+    }
+    (void)snprintf(c->etag, sizeof(c->etag), "\"%s-%llu-%016llx\"", s->instance,
+                   (unsigned long long)g->snap->seq, (unsigned long long)fnv64(key));
+    bool vary_accept = d->kind == DOC_METRICS || d->kind == DOC_OPENMETRICS;
+    add_cache_headers(c->plain, c->etag, vary_accept);
+    add_cache_headers(c->not_modified, c->etag, vary_accept);
+    c->bytes = len;
+    char *gz;
+    size_t gzlen;
+    if (len >= GZIP_MIN && gzip_compress(body, len, &gz, &gzlen) == 0) {
+        c->gz = response_from(gz, gzlen, doc_type(d->kind));
+        if (c->gz) {
+            (void)MHD_add_response_header(c->gz, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+            add_cache_headers(c->gz, c->etag, vary_accept);
+            c->bytes += gzlen;
+        }
+    }
+    return 0;
+}
+
+/* Keep c in g (g->lock held), evicting the least recently used entries to make room. */
+static struct cached *cache_insert(struct generation *g, struct cached *c) {
+    while (g->n > 0 && (g->n == CACHE_ENTRIES_MAX || g->bytes + c->bytes > CACHE_BYTES_MAX)) {
+        size_t lru = 0;
+        for (size_t i = 1; i < g->n; i++)
+            if (g->entries[i].used < g->entries[lru].used)
+                lru = i;
+        g->bytes -= g->entries[lru].bytes;
+        cached_clear(&g->entries[lru]);
+        g->entries[lru] = g->entries[--g->n];
+        memset(&g->entries[g->n], 0, sizeof(g->entries[g->n]));
+    }
+    struct cached *slot = &g->entries[g->n++];
+    *slot = *c;
+    g->bytes += c->bytes;
+    return slot;
+}
+
+static enum MHD_Result serve_doc(struct api_server *s, struct MHD_Connection *conn,
+                                 struct generation *g, const char *key, const struct doc *d) {
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    bool gzip = gzip_accepted(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    enum MHD_Result ret;
+
+    pthread_mutex_lock(&g->lock);
+    struct cached *c = NULL, once = {0};
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->entries[i].key, key) == 0) {
+            c = &g->entries[i];
+            break;
+        }
+    if (!c) {
+        int r = cache_fill(s, g, key, d, &once);
+        if (r < 0) {
+            pthread_mutex_unlock(&g->lock);
+            return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "cannot render the document now: %s", strerror(-r));
+        }
+        /* A body too large to keep is served once and dropped (MHD holds its own reference
+         * until the transfer ends). */
+        c = once.bytes <= CACHE_ENTRY_MAX ? cache_insert(g, &once) : &once;
+    }
+    c->used = ++g->tick;
+    if (etag_matches(inm, c->etag))
+        ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, c->not_modified);
+    else
+        ret = MHD_queue_response(conn, MHD_HTTP_OK, gzip && c->gz ? c->gz : c->plain);
+    if (c == &once)
+        cached_clear(&once);
+    pthread_mutex_unlock(&g->lock);
+    return ret;
+}
+
+/* --- routing ----------------------------------------------------------------------------- */
+
+/* Check that every parameter is one of the allowed names; handle "pretty". */
+static bool params_check(struct MHD_Connection *conn, const struct params *ps,
+                         const char *const *allowed, enum MHD_Result *ret) {
+    if (ps->too_many) {
+        *ret = send_error(conn, MHD_HTTP_BAD_REQUEST, "too many query parameters (at most %u)",
+                          QUERY_PARAMS_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < ps->n; i++) {
+        const char *name = ps->p[i].name;
+        if (strcmp(name, "pretty") == 0)
+            continue;
+        bool ok = false;
+        for (size_t k = 0; allowed && allowed[k]; k++)
+            ok = ok || strcmp(name, allowed[k]) == 0;
+        if (!ok) {
+            char msgbuf[128];
+            const char *msg;
+            struct proc_query scratch;
+            proc_query_init(&scratch);
+            /* Reuse the query parser's message for an unknown name: it is escaped already. */
+            (void)proc_query_set(&scratch, name, "", msgbuf, sizeof(msgbuf), &msg);
+            *ret = send_error(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
+            return false;
+        }
+    }
+    if (ps->bad_pretty) {
+        *ret = send_error(conn, MHD_HTTP_BAD_REQUEST, "pretty must be 1, 0, true or false");
+        return false;
+    }
+    return true;
+}
+
+static bool parse_pretty(struct params *ps) {
+    for (size_t i = 0; i < ps->n; i++) {
+        if (strcmp(ps->p[i].name, "pretty") != 0)
+            continue;
+        const char *v = ps->p[i].value;
+        if (!v || !*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+            ps->pretty = true;
+        else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+            ps->pretty = false;
+        else
+            ps->bad_pretty = true;
+    }
+    return !ps->bad_pretty;
+}
+
+/* The canonical cache key: path and sorted parameters ("pretty" normalised). */
+static int make_key(char *buf, size_t len, const char *path, struct params *ps) {
+    qsort(ps->p, ps->n, sizeof(ps->p[0]), cmp_param);
+    size_t off = (size_t)snprintf(buf, len, "%s?pretty=%d", path, ps->pretty);
+    for (size_t i = 0; i < ps->n && off < len; i++) {
+        if (strcmp(ps->p[i].name, "pretty") == 0)
+            continue;
+        off += (size_t)snprintf(buf + off, len - off, "&%s=%s", ps->p[i].name,
+                                ps->p[i].value ? ps->p[i].value : "");
+    }
+    return off < len ? 0 : -E2BIG;
+}
+
+static bool parse_pid(const char *s, size_t n, int32_t *ret) {
+    if (n == 0 || n > 10 || s[0] < '1' || s[0] > '9')
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > INT32_MAX)
+        return false;
+    *ret = (int32_t)v;
+    return true;
+}
+
+static bool wants_openmetrics(struct MHD_Connection *conn) {
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+    return accept && strstr(accept, "application/openmetrics-text") != NULL;
+}
+
+static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, const char *url,
+                             struct request *req) {
+    static const char *const process_params[] = {"sort",   "order", "limit",  "offset", "comm",
+                                                 "user",   "unit",  "cgroup", "kthreads", NULL};
+    struct params ps = {0};
+    enum MHD_Result ret = MHD_NO;
+    char key[URL_MAX + 256];
+
+    (void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &ps);
+    parse_pretty(&ps);
+
+    if (strcmp(url, "/healthz") == 0) {
+        if (!params_check(conn, &ps, NULL, &ret))
+            return ret;
+        return send_small(conn, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), ps.pretty);
+    }
+
+    req->gen = current_generation(s);
+    struct generation *g = req->gen;
+    if (strcmp(url, "/readyz") == 0) {
+        if (!params_check(conn, &ps, NULL, &ret))
+            return ret;
+        if (!g)
+            return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet");
+        return send_small(conn, MHD_HTTP_OK,
+                          json_pack("{s:s, s:o}", "status", "ready", "snapshot",
+                                    render_snapshot_ref(g->snap)),
+                          ps.pretty);
+    }
+
+    struct doc d = {.ro = {.redact_addresses = s->redact, .pretty = ps.pretty}};
+    const char *const *allowed = NULL;
+    const char *p = url;
+    if (strcmp(p, "/metrics") == 0) {
+        d.kind = wants_openmetrics(conn) ? DOC_OPENMETRICS : DOC_METRICS;
+    } else if (strcmp(p, "/api/v1/node") == 0) {
+        d.kind = DOC_NODE;
+    } else if (strcmp(p, "/api/v1/processes") == 0) {
+        d.kind = DOC_PROCESSES;
+        allowed = process_params;
+    } else if (strncmp(p, "/api/v1/processes/", 18) == 0) {
+        const char *pid_s = p + 18, *slash = strchr(pid_s, '/');
+        size_t n = slash ? (size_t)(slash - pid_s) : strlen(pid_s);
+        int32_t pid;
+        if (slash && strcmp(slash, "/vmas") != 0)
+            return send_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
+        if (!parse_pid(pid_s, n, &pid))
+            return send_error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a positive integer");
+        d.kind = slash ? DOC_VMAS : DOC_PROCESS;
+        if (!params_check(conn, &ps, NULL, &ret))
+            return ret;
+        if (!g)
+            return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet");
+        d.proc = vm_snapshot_find(g->snap, pid);
+        if (!d.proc)
+            return send_error(conn, MHD_HTTP_NOT_FOUND, "no process with pid %d", pid);
+    } else {
+        return send_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
+    }
+
+    if (!params_check(conn, &ps, allowed, &ret))
+        return ret;
+    if (d.kind == DOC_PROCESSES) {
+        proc_query_init(&d.query);
+        for (size_t i = 0; i < ps.n; i++) {
+            char msgbuf[160];
+            const char *msg;
+            if (strcmp(ps.p[i].name, "pretty") == 0)
+                continue;
+            if (proc_query_set(&d.query, ps.p[i].name, ps.p[i].value ? ps.p[i].value : "",
+                               msgbuf, sizeof(msgbuf), &msg) < 0)
+                return send_error(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
+        }
+    }
+    if (!g)
+        return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet");
+    if (make_key(key, sizeof(key), d.kind == DOC_OPENMETRICS ? "/metrics#om" : url, &ps) < 0)
+        return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target too long");
+    return serve_doc(s, conn, g, key, &d);
+}
+
+/* --- MHD callbacks ----------------------------------------------------------------------- */
+
+struct header_size {
+    size_t bytes;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+    (void)kind;
+    struct header_size *h = cls;
+    h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls) {
+    (void)version, (void)upload_data;
+    struct api_server *s = cls;
+    struct request *req = *con_cls;
+
+    if (!req) /* the URI logger always runs first; without it there is no memory left */
+        return MHD_NO;
+    if (req->answered) {
+        /* A body arrived although the answer (413) is queued already: drop it. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->checked) {
+        /* Second call: the whole request is in; answering now keeps the connection alive. */
+        req->answered = true;
+        return route(s, conn, url, req);
+    }
+    __atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
+
+    /* First call, headers only. The method allow-list comes before anything else; a request
+     * that is refused here is answered at once (and its connection closed). */
+    req->answered = true;
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are allowed");
+    if (req->uri_len > URL_MAX)
+        return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target longer than %u bytes",
+                          URL_MAX);
+    struct header_size hs = {0};
+    (void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hs);
+    if (hs.bytes > HEADERS_MAX)
+        return send_error(conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
+                          "request headers larger than %u bytes", HEADERS_MAX);
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    if (te || (cl && strcmp(cl, "0") != 0))
+        return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "requests take no body");
+    req->answered = false;
+    req->checked = true;
+    return MHD_YES;
+}
+
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn) {
+    (void)cls, (void)conn;
+    struct request *req = calloc(1, sizeof(*req));
+    if (req)
+        req->uri_len = strlen(uri);
+    return req;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe) {
+    (void)cls, (void)conn, (void)toe;
+    struct request *req = *con_cls;
+    if (req) {
+        generation_unref(req->gen);
+        free(req);
+        *con_cls = NULL;
+    }
+}
+
+/* --- lifecycle --------------------------------------------------------------------------- */
+
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+        port = ntohs(a->sin6_port);
+        (void)snprintf(out, len, "[%s]:%u", host, port);
+    } else {
+        const struct sockaddr_in *a = (const void *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+        port = ntohs(a->sin_port);
+        (void)snprintf(out, len, "%s:%u", host, port);
+    }
+}
+
+/* Bind and listen on "ADDR:PORT" ("[v6]:PORT"). Returns the fd or -errno. */
+static int listen_on(const char *spec, char *err, size_t errlen) {
+    char host[128];
+    const char *colon = strrchr(spec, ':');
+    if (!colon)
+        return fail(err, errlen, -EINVAL, "%s: not ADDR:PORT", spec);
+    size_t hlen = (size_t)(colon - spec);
+    const char *h = spec;
+    if (hlen >= 2 && spec[0] == '[' && spec[hlen - 1] == ']')
+        h++, hlen -= 2;
+    if (hlen >= sizeof(host))
+        return fail(err, errlen, -EINVAL, "%s: address too long", spec);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+                             .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai)
+        return fail(err, errlen, -EINVAL, "%s: not a numeric address", spec);
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        int e = errno;
+        freeaddrinfo(ai);
+        return fail(err, errlen, -e, "%s: socket: %s", spec, strerror(e));
+    }
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ai->ai_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0) {
+        int e = errno;
+        freeaddrinfo(ai);
+        close(fd);
+        return fail(err, errlen, -e, "%s: %s", spec, strerror(e));
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static int start_daemon(struct api_server *s, const struct api_server_options *o, int fd,
+                        char *err, size_t errlen) {
+    unsigned threads = o->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        format_addr(&ss, s->addrs[s->ndaemons], sizeof(s->addrs[0]));
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, answer, s,
+        MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, o->connection_limit ? o->connection_limit : 1024u,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit ? o->per_ip_limit : 256u,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30u,
+        /* Request line (8 KiB) and headers (16 KiB) must fit, with room to spare. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48u << 10),
+        MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_END);
+    if (!d) {
+        close(fd);
+        return fail(err, errlen, -EIO, "%s: libmicrohttpd could not start",
+                    s->addrs[s->ndaemons]);
+    }
+    s->daemons[s->ndaemons++] = d;
+    return 0;
+}
+
+int api_server_start(const struct api_server_options *o, struct api_server **ret, char *err,
+                     size_t errlen) {
+    struct api_server *s = calloc(1, sizeof(*s));
+    int r = 0;
+    if (!s)
+        return fail(err, errlen, -ENOMEM, "out of memory");
+    pthread_mutex_init(&s->lock, NULL);
+    s->redact = o->redact_addresses;
+    s->top_k = o->metrics_top_k;
+    s->version = strdup(o->version ? o->version : "unknown");
+    s->node = (struct node_opts){o->interval_ms, o->deep_walk_budget_bp, s->version};
+    uint64_t rnd = 0;
+    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        rnd = now_ms() ^ (uint64_t)getpid() << 32;
+    (void)snprintf(s->instance, sizeof(s->instance), "%016llx", (unsigned long long)rnd);
+    if (!s->version) {
+        api_server_stop(s);
+        return fail(err, errlen, -ENOMEM, "out of memory");
+    }
+    size_t n = o->nfds ? o->nfds : o->nlisten;
+    if (n == 0 || n > LISTEN_MAX) {
+        api_server_stop(s);
+        return fail(err, errlen, -EINVAL, "between 1 and %u listen addresses", LISTEN_MAX);
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        int fd = o->nfds ? o->listen_fds[i] : listen_on(o->listen[i], err, errlen);
+        r = fd < 0 ? fd : start_daemon(s, o, fd, err, errlen);
+    }
+    if (r < 0) {
+        api_server_stop(s);
+        return r;
+    }
+    *ret = s;
+    return 0;
+}
+
+size_t api_server_addresses(const struct api_server *s, char (*out)[64], size_t max) {
+    size_t n = s->ndaemons < max ? s->ndaemons : max;
+    for (size_t i = 0; i < n; i++)
+        memcpy(out[i], s->addrs[i], sizeof(out[i]));
+    return n;
+}
+
+void api_server_publish(struct api_server *s, struct vm_snapshot *snap) {
+    struct generation *g = generation_new(snap);
+    if (!g)
+        return; /* out of memory: keep serving the previous snapshot */
+    pthread_mutex_lock(&s->lock);
+    struct generation *old = s->current;
+    s->current = g;
+    pthread_mutex_unlock(&s->lock);
+    generation_unref(old);
+}
+
+uint64_t api_server_requests(const struct api_server *s) {
+    return __atomic_load_n(&s->requests, __ATOMIC_RELAXED);
+}
+
+struct api_server *api_server_stop(struct api_server *s) {
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < s->ndaemons; i++)
+        MHD_stop_daemon(s->daemons[i]);
+    generation_unref(s->current);
+    pthread_mutex_destroy(&s->lock);
+    free(s->version);
+    free(s);
+    return NULL;
+}

@@ -1,0 +1,47 @@
+/* server.h: the HTTP service (libmicrohttpd): routing, limits, and bodies rendered once per
+ * snapshot. Requests only ever read the published snapshot; they never open a procfs file. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmatlas/snapshot.h"
+
+struct api_server;
+
+struct api_server_options {
+    const char *const *listen;  /* "ADDR:PORT" strings (port 0: any free port) */
+    size_t nlisten;
+    const int *listen_fds;      /* already-listening sockets (socket activation); used instead
+                                 * of listen when nfds > 0; the server takes them over */
+    size_t nfds;
+    bool redact_addresses;
+    uint32_t metrics_top_k;
+    uint64_t interval_ms;           /* for /api/v1/node "collector" */
+    uint32_t deep_walk_budget_bp;   /* basis points of one CPU */
+    const char *version;
+    unsigned threads;               /* MHD thread pool size; 0: one per CPU, at most 4 */
+    unsigned connection_limit;      /* 0: default */
+    unsigned per_ip_limit;          /* 0: default */
+    unsigned timeout_s;             /* 0: default */
+};
+
+/* Bind every address (or take the given fds) and start serving. Returns 0 and the server in
+ * *ret, or -errno with a message naming the address in err. */
+int api_server_start(const struct api_server_options *o, struct api_server **ret, char *err,
+                     size_t errlen);
+
+/* The addresses actually bound, as "ADDR:PORT" (the port chosen for port 0 filled in); returns
+ * how many were written to out[0..max). */
+size_t api_server_addresses(const struct api_server *s, char (*out)[64], size_t max);
+
+/* Publish a new snapshot (the server takes its own reference); bodies rendered for the old one
+ * are dropped once the requests using them finish. */
+void api_server_publish(struct api_server *s, struct vm_snapshot *snap);
+
+/* Requests answered so far (any status). */
+uint64_t api_server_requests(const struct api_server *s);
+
+/* Stop accepting, finish in-flight requests, free everything. Accepts NULL; returns NULL. */
+struct api_server *api_server_stop(struct api_server *s);

@@ -1,0 +1,139 @@
+/* service.c: scan every interval on a thread of its own, publish each snapshot to the HTTP
+ * service, and wait for signals on the main thread (never in handler context). */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/server.h"
+#include "daemon/log.h"
+#include "daemon/service.h"
+#include "vmatlas/macros.h"
+
+struct scanner {
+    struct vm_collector *collector;
+    struct api_server *server;
+    uint64_t interval_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+    struct vm_snapshot *prev; /* the last published snapshot, for carry-over */
+};
+
+static struct timespec deadline_after(const struct timespec *start, uint64_t ms) {
+    struct timespec t = *start;
+    t.tv_sec += (time_t)(ms / 1000);
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static void *scan_loop(void *arg) {
+    struct scanner *sc = arg;
+    bool first = true;
+    for (;;) {
+        struct timespec start;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        struct vm_snapshot *snap = NULL;
+        int r = vm_collector_scan(sc->collector, sc->prev, &snap);
+        if (r < 0) {
+            log_msg(LOG_ERR, "scan failed: %s; keeping the previous snapshot", strerror(-r));
+        } else {
+            api_server_publish(sc->server, snap);
+            vm_snapshot_unref(sc->prev);
+            sc->prev = snap;
+            if (first)
+                log_msg(LOG_INFO, "first snapshot: %u processes, %llu VMAs in %llu ms",
+                        snap->nprocs, (unsigned long long)snap->nvmas,
+                        (unsigned long long)(snap->duration_ns / 1000000));
+            first = false;
+        }
+        /* Fixed rate: the next scan starts one interval after this one started. */
+        struct timespec until = deadline_after(&start, sc->interval_ms);
+        pthread_mutex_lock(&sc->lock);
+        while (!sc->stop && pthread_cond_timedwait(&sc->wake, &sc->lock, &until) != ETIMEDOUT)
+            ;
+        bool stop = sc->stop;
+        pthread_mutex_unlock(&sc->lock);
+        if (stop)
+            return NULL;
+    }
+}
+
+int service_run(const struct vm_config *cfg, struct vm_collector *collector) {
+    char err[512];
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    /* Blocked before any thread starts, so every thread inherits the mask. */
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct api_server_options so = {
+        .listen = (const char *const *)cfg->listen,
+        .nlisten = cfg->nlisten,
+        .redact_addresses = cfg->redact_addresses,
+        .metrics_top_k = cfg->metrics_top_k,
+        .interval_ms = cfg->interval_ms,
+        .deep_walk_budget_bp = cfg->deep_walk_budget_bp,
+        .version = VMATLAS_VERSION,
+    };
+    struct api_server *server = NULL;
+    int r = api_server_start(&so, &server, err, sizeof(err));
+    if (r < 0) {
+        log_msg(LOG_ERR, "cannot listen: %s", err);
+        return 1;
+    }
+    char addrs[16][64];
+    size_t n = api_server_addresses(server, addrs, 16);
+    for (size_t i = 0; i < n; i++)
+        log_msg(LOG_INFO, "listening on %s", addrs[i]);
+
+    struct scanner sc = {.collector = collector, .server = server, .interval_ms = cfg->interval_ms};
+    pthread_mutex_init(&sc.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sc.wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_t thread;
+    r = pthread_create(&thread, NULL, scan_loop, &sc);
+    if (r != 0) {
+        log_msg(LOG_ERR, "cannot start the scan thread: %s", strerror(r));
+        api_server_stop(server);
+        return 1;
+    }
+
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&sigs, &si);
+        if (sig < 0)
+            continue; /* EINTR */
+        if (sig == SIGHUP) {
+            log_msg(LOG_NOTICE, "SIGHUP: reloading the configuration is not supported by this "
+                                "build; keeping the running one");
+            continue;
+        }
+        log_msg(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+
+    pthread_mutex_lock(&sc.lock);
+    sc.stop = true;
+    pthread_cond_signal(&sc.wake);
+    pthread_mutex_unlock(&sc.lock);
+    pthread_join(thread, NULL);
+    api_server_stop(server); /* lets in-flight requests finish */
+    vm_snapshot_unref(sc.prev);
+    pthread_cond_destroy(&sc.wake);
+    pthread_mutex_destroy(&sc.lock);
+    return 0;
+}

@@ -1,0 +1,8 @@
+/* service.h: the long-running daemon: scan thread, HTTP service, signals. */
+#pragma once
+
+#include "daemon/options.h"
+#include "vmatlas/collector.h"
+
+/* Serve until SIGTERM or SIGINT. Returns the process exit status. */
+int service_run(const struct vm_config *cfg, struct vm_collector *collector);

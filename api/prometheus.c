@@ -87,6 +87,38 @@ static void print_ms_seconds(FILE *f, uint64_t ms) {
     fprintf(f, "%" PRIu64 ".%03" PRIu64 "\n", ms / 1000u, ms % 1000u);
 }
 
+/* vmatlas_hugepages{size_bytes,numa_node,state} and vmatlas_thp_bytes{kind}. */
+static void render_hugepage_families(FILE *f, const struct vm_snapshot *s,
+                                     const struct metrics_opts *o) {
+    static const char *const states[] = {"total", "free", "reserved", "surplus"};
+    static const char *const thp_kinds[_VM_THP_MAX] = {"anon", "shmem", "file"};
+    const struct vm_hugepool *pools = vm_snapshot_pools(s);
+    if (s->npools > 0)
+        family(f, o->openmetrics, "vmatlas_hugepages", "gauge",
+               "hugetlb pages per page size and NUMA node (numa_node=\"\" is the global pool), by "
+               "state.");
+    for (uint32_t i = 0; i < s->npools; i++) {
+        const struct vm_hugepool *p = &pools[i];
+        const uint64_t v[] = {p->total, p->free, p->reserved, p->surplus};
+        char node[16] = "";
+        if (p->numa_node >= 0)
+            (void)snprintf(node, sizeof(node), "%d", p->numa_node);
+        for (size_t k = 0; k < ARRAY_SIZE(states); k++)
+            if (v[k] != VM_UNKNOWN)
+                fprintf(f, "vmatlas_hugepages{size_bytes=\"%" PRIu64 "\",numa_node=\"%s\",state=\"%s\"} %" PRIu64 "\n",
+                        p->size_bytes, node, states[k], v[k]);
+    }
+    if (s->thp.present) {
+        family(f, o->openmetrics, "vmatlas_thp_bytes", "gauge",
+               "Transparent hugepages in use (/proc/meminfo AnonHugePages, ShmemHugePages, "
+               "FileHugePages).");
+        for (int k = 0; k < _VM_THP_MAX; k++)
+            if (s->thp.present & (1u << k))
+                fprintf(f, "vmatlas_thp_bytes{kind=\"%s\"} %" PRIu64 "\n", thp_kinds[k],
+                        s->thp.bytes[k]);
+    }
+}
+
 struct proc_entry {
     uint32_t index;    /* into the process array */
     size_t comm_label; /* offset of the escaped comm in the label buffer */
@@ -223,6 +255,7 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
     family(f, o->openmetrics, "vmatlas_snapshot_bytes", "gauge",
            "Size of the current snapshot (processes, VMAs and strings, one block).");
     fprintf(f, "vmatlas_snapshot_bytes %" PRIu64 "\n", s->size);
+    render_hugepage_families(f, s, o);
     if (s->node.max_map_count >= 0) {
         family(f, o->openmetrics, "vmatlas_map_count_limit", "gauge",
                "Maximum number of VMAs a process may have (vm.max_map_count).");

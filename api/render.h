@@ -92,6 +92,20 @@ int render_vmas_doc(const struct vm_snapshot *s, const struct vm_process *p,
 int render_dump(const json_t *doc, const struct render_opts *o, char **ret_body,
                 size_t *ret_len);
 
+/* Residency of one VMA (null until the per-VMA tier read it) and of a process (from
+ * smaps_rollup): {"present", "swapped", "thp", "soft_dirty", "exclusive", "resident_ratio",
+ * "source"} (+ "collected_at" for a process). */
+json_t *render_vma_residency(const struct vm_vma *v);
+json_t *render_process_residency(const struct vm_snapshot *s, const struct vm_process *p);
+/* The /api/v1/processes/{pid}/residency document, streamed. 0 or -ENOMEM. */
+int render_residency_doc(const struct vm_snapshot *s, const struct vm_process *p,
+                         const struct render_opts *o, char **ret_body, size_t *ret_len);
+
+/* The /api/v1/hugepages document, and its parts (also used by the fleet view later). */
+json_t *render_hugepages(const struct vm_snapshot *s);
+json_t *render_pools(const struct vm_snapshot *s);
+json_t *render_thp(const struct vm_snapshot *s);
+
 struct node_opts {
     uint64_t interval_ms;         /* collector.interval_ms */
     uint32_t deep_walk_budget_bp; /* collector.deep_walk_budget, in basis points */

@@ -239,7 +239,7 @@ static json_t *render_kinds(const struct vm_snapshot *s, const struct vm_process
     return finish(o, err);
 }
 
-static json_t *render_hugepages(const struct vm_snapshot *s, const struct vm_process *p) {
+static json_t *render_process_hugepages(const struct vm_snapshot *s, const struct vm_process *p) {
     json_t *o = json_object();
     int err = 0;
     put(o, "hugetlb", json_memory_field(p, VM_MEM_HUGETLB), &err);
@@ -272,9 +272,8 @@ json_t *render_process_detail(const struct vm_snapshot *s, const struct vm_proce
     int err = put_summary(obj, s, p);
     put(obj, "layout", render_layout(p, o->redact_addresses), &err);
     put(obj, "kinds", render_kinds(s, p), &err);
-    put(obj, "hugepages", render_hugepages(s, p), &err);
-    /* The page-walk residency summary comes with the per-VMA page walk (a later issue). */
-    put(obj, "residency", json_null(), &err);
+    put(obj, "hugepages", render_process_hugepages(s, p), &err);
+    put(obj, "residency", render_process_residency(s, p), &err);
     put(obj, "smaps_collected_at", json_time_ms(p->smaps_at_ms), &err);
     put(obj, "vmas_truncated", json_bool_of(p->flags & VM_PROC_VMAS_CUT), &err);
     return finish(obj, err);
@@ -336,13 +335,14 @@ json_t *render_vma(const struct vm_snapshot *s, const struct vm_vma *v,
     put(obj, "kind", kind ? json_string_nocheck(kind) : json_null(), &err);
     put(obj, "flags", render_vmflags(vm_snapshot_str(s, v->vmflags)), &err);
     for (int f = 0; f < _VM_VMAF_MAX; f++)
-        put(obj, vm_vma_fields[f].json, smaps ? json_u64(kb_bytes(v->kb[f])) : json_null(), &err);
+        put(obj, vm_vma_fields[f].json,
+            smaps && (v->kb_present & (1u << f)) ? json_u64(kb_bytes(v->kb[f])) : json_null(),
+            &err);
     put(obj, "kernel_page_size", json_page_size(v->kernel_page_shift), &err);
     put(obj, "mmu_page_size", json_page_size(v->mmu_page_shift), &err);
     put(obj, "thp_eligible", smaps ? json_bool_of(v->flags & VM_VMA_THP_ELIGIBLE) : json_null(),
         &err);
-    /* Page-walk residency (present, swapped, thp, ...) comes with a later issue. */
-    put(obj, "residency", json_null(), &err);
+    put(obj, "residency", render_vma_residency(v), &err);
     return finish(obj, err);
 }
 

@@ -235,7 +235,10 @@ static int cmp_param(const void *a, const void *b) {
 }
 
 /* What to render, decided by the router; the render step runs under the generation lock. */
-enum doc_kind { DOC_NODE, DOC_PROCESSES, DOC_PROCESS, DOC_VMAS, DOC_METRICS, DOC_OPENMETRICS };
+enum doc_kind {
+    DOC_NODE, DOC_PROCESSES, DOC_PROCESS, DOC_VMAS, DOC_RESIDENCY, DOC_HUGEPAGES, DOC_METRICS,
+    DOC_OPENMETRICS
+};
 
 struct doc {
     enum doc_kind kind;
@@ -270,6 +273,11 @@ static int render_doc(struct api_server *s, const struct vm_snapshot *snap, cons
         break;
     case DOC_VMAS:
         return render_vmas_doc(snap, d->proc, &d->ro, ret, ret_len);
+    case DOC_RESIDENCY:
+        return render_residency_doc(snap, d->proc, &d->ro, ret, ret_len);
+    case DOC_HUGEPAGES:
+        tree = render_hugepages(snap);
+        break;
     case DOC_METRICS:
     case DOC_OPENMETRICS: {
         struct metrics_opts mo = {.top_k = s->top_k,
@@ -519,6 +527,8 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
         d.kind = wants_openmetrics(conn) ? DOC_OPENMETRICS : DOC_METRICS;
     } else if (strcmp(p, "/api/v1/node") == 0) {
         d.kind = DOC_NODE;
+    } else if (strcmp(p, "/api/v1/hugepages") == 0) {
+        d.kind = DOC_HUGEPAGES;
     } else if (strcmp(p, "/api/v1/processes") == 0) {
         d.kind = DOC_PROCESSES;
         allowed = process_params;
@@ -526,11 +536,11 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
         const char *pid_s = p + 18, *slash = strchr(pid_s, '/');
         size_t n = slash ? (size_t)(slash - pid_s) : strlen(pid_s);
         int32_t pid;
-        if (slash && strcmp(slash, "/vmas") != 0)
+        if (slash && strcmp(slash, "/vmas") != 0 && strcmp(slash, "/residency") != 0)
             return send_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
         if (!parse_pid(pid_s, n, &pid))
             return send_error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a positive integer");
-        d.kind = slash ? DOC_VMAS : DOC_PROCESS;
+        d.kind = !slash ? DOC_PROCESS : strcmp(slash, "/vmas") == 0 ? DOC_VMAS : DOC_RESIDENCY;
         if (!params_check(conn, &ps, NULL, &ret))
             return ret;
         if (!g)

@@ -1,6 +1,6 @@
 /* builder.c: builds a snapshot off to the side and freezes it into one block.
  *
- * Block layout: header | VMAs | processes | deep pids | strings. The VMA array, by far the
+ * Block layout: header | VMAs | processes | hugetlb pools | deep pids | strings. The VMA array, by far the
  * largest part, is built in place right after room for the header, so freezing only has to
  * grow that allocation (mremap for large blocks) and append the small parts: peak memory
  * during a scan stays near one snapshot, not two.
@@ -29,6 +29,8 @@ struct snap_builder {
     size_t nprocs, proc_cap;
     int32_t *deep;
     size_t ndeep, deep_cap;
+    struct vm_hugepool *pools;
+    size_t npools, pool_cap;
     char *strings;     /* string table; offset 0 is "" */
     size_t strings_len, strings_cap;
     struct intern_slot *slots; /* open addressing, power-of-two size */
@@ -57,6 +59,7 @@ struct snap_builder *snap_builder_free(struct snap_builder *b) {
         free(b->block);
         free(b->procs);
         free(b->deep);
+        free(b->pools);
         free(b->strings);
         free(b->slots);
         free(b);
@@ -68,6 +71,7 @@ void snap_builder_reset(struct snap_builder *b) {
     b->nvmas = 0;
     b->nprocs = 0;
     b->ndeep = 0;
+    b->npools = 0;
     b->strings[0] = '\0';
     b->strings_len = 1;
     memset(b->slots, 0, b->nslots * sizeof(*b->slots));
@@ -189,6 +193,8 @@ size_t snap_builder_nvmas(const struct snap_builder *b) {
 }
 
 struct vm_vma *snap_builder_vma(struct snap_builder *b, size_t index) {
+    if (!b->block) /* no VMA added yet */
+        return NULL;
     return (struct vm_vma *)(b->block + VMAS_OFF) + index;
 }
 
@@ -200,11 +206,25 @@ struct vm_process *snap_builder_process(struct snap_builder *b, size_t index) {
     return &b->procs[index];
 }
 
+int snap_builder_add_pool(struct snap_builder *b, const struct vm_hugepool *pool) {
+    if (GROW(b->pools, b->pool_cap, b->npools + 1) < 0)
+        return -ENOMEM;
+    b->pools[b->npools++] = *pool;
+    return 0;
+}
+
 int snap_builder_add_deep_pid(struct snap_builder *b, int32_t pid) {
     if (GROW(b->deep, b->deep_cap, b->ndeep + 1) < 0)
         return -ENOMEM;
     b->deep[b->ndeep++] = pid;
     return 0;
+}
+
+static int cmp_pool(const void *a, const void *b) {
+    const struct vm_hugepool *x = a, *y = b;
+    if (x->size_bytes != y->size_bytes)
+        return x->size_bytes < y->size_bytes ? -1 : 1;
+    return (x->numa_node > y->numa_node) - (x->numa_node < y->numa_node);
 }
 
 static int cmp_proc(const void *a, const void *b) {
@@ -216,10 +236,13 @@ int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
                         struct vm_snapshot **ret) {
     if (b->nprocs > 1)
         qsort(b->procs, b->nprocs, sizeof(*b->procs), cmp_proc);
+    if (b->npools > 1)
+        qsort(b->pools, b->npools, sizeof(*b->pools), cmp_pool);
 
     uint64_t vmas_bytes = (uint64_t)b->nvmas * sizeof(struct vm_vma);
     uint64_t procs_off = VMAS_OFF + vmas_bytes;
-    uint64_t deep_off = procs_off + (uint64_t)b->nprocs * sizeof(struct vm_process);
+    uint64_t pools_off = procs_off + (uint64_t)b->nprocs * sizeof(struct vm_process);
+    uint64_t deep_off = pools_off + (uint64_t)b->npools * sizeof(struct vm_hugepool);
     uint64_t strings_off = deep_off + (uint64_t)b->ndeep * sizeof(int32_t);
     uint64_t size = strings_off + b->strings_len;
     if (size > VM_SNAPSHOT_MAX_BYTES)
@@ -240,6 +263,7 @@ int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
     s->nprocs = (uint32_t)b->nprocs;
     s->nvmas = b->nvmas;
     s->ndeep = (uint32_t)b->ndeep;
+    s->npools = (uint32_t)b->npools;
     s->nkthreads = 0;
     s->nerrors = 0;
     for (size_t i = 0; i < b->nprocs; i++) {
@@ -248,11 +272,14 @@ int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
     }
     s->vmas_off = VMAS_OFF;
     s->procs_off = procs_off;
+    s->pools_off = pools_off;
     s->deep_off = deep_off;
     s->strings_off = strings_off;
     s->strings_len = b->strings_len;
     if (b->nprocs)
         memcpy(block + procs_off, b->procs, b->nprocs * sizeof(struct vm_process));
+    if (b->npools)
+        memcpy(block + pools_off, b->pools, b->npools * sizeof(struct vm_hugepool));
     if (b->ndeep)
         memcpy(block + deep_off, b->deep, b->ndeep * sizeof(int32_t));
     memcpy(block + strings_off, b->strings, b->strings_len);

@@ -38,11 +38,14 @@ void snap_builder_drop_process(struct snap_builder *b);
 int snap_builder_add_vma(struct snap_builder *b, const struct vm_vma *v);
 /* Forget the VMAs from index n on (a torn maps read being re-read). */
 void snap_builder_truncate_vmas(struct snap_builder *b, size_t n);
-/* Number of VMAs added so far, and access to one of them (valid until the next add). */
+/* Number of VMAs added so far, and access to one of them (valid until the next add; NULL
+ * while no VMA was ever added). */
 size_t snap_builder_nvmas(const struct snap_builder *b);
 struct vm_vma *snap_builder_vma(struct snap_builder *b, size_t index);
 size_t snap_builder_nprocs(const struct snap_builder *b);
 struct vm_process *snap_builder_process(struct snap_builder *b, size_t index);
+/* Append a hugetlb pool (copied). */
+int snap_builder_add_pool(struct snap_builder *b, const struct vm_hugepool *pool);
 /* Record a pid the per-VMA tier visited. */
 int snap_builder_add_deep_pid(struct snap_builder *b, int32_t pid);
 

@@ -31,19 +31,6 @@ static int read_btime(int procfd, uint64_t *ret) {
     return -ENODATA;
 }
 
-/* The bracketed word of a sysfs mode file ("always [madvise] never"). */
-static void read_mode(int sysfd, const char *path, char *out, size_t cap) {
-    char buf[256];
-    out[0] = '\0';
-    if (read_line_at(sysfd, path, buf, sizeof(buf)) < 0)
-        return;
-    const char *l = strchr(buf, '['), *r = l ? strchr(l, ']') : NULL;
-    if (!l || !r || (size_t)(r - l - 1) >= cap)
-        return;
-    memcpy(out, l + 1, (size_t)(r - l - 1));
-    out[r - l - 1] = '\0';
-}
-
 /* 56 when the CPU has la57 (5-level paging), else 47. Looks only at the first "flags" line. */
 static uint8_t probe_address_bits(int procfd) {
     char buf[65536];
@@ -161,8 +148,9 @@ void node_refresh(int procfd, int sysfd, struct node_facts *n) {
         n->boot_id[0] = '\0';
     if (read_line_at(procfd, "sys/kernel/osrelease", n->kernel, sizeof(n->kernel)) < 0)
         n->kernel[0] = '\0';
-    read_mode(sysfd, "kernel/mm/transparent_hugepage/enabled", n->thp_enabled,
-              sizeof(n->thp_enabled));
+    if (read_mode_at(sysfd, "kernel/mm/transparent_hugepage/enabled", n->thp_enabled,
+                     sizeof(n->thp_enabled)) < 0)
+        n->thp_enabled[0] = '\0';
     n->legacy_va_layout =
         read_int_at(procfd, "sys/vm/legacy_va_layout", &v) == 0 && v >= 0 && v < 128 ? (int8_t)v
                                                                                     : -1;

@@ -69,6 +69,19 @@ int read_int_at(int dirfd, const char *path, int64_t *ret) {
     return parse_i64(buf, strlen(buf), ret);
 }
 
+int read_mode_at(int dirfd, const char *path, char *out, size_t cap) {
+    char buf[256];
+    int r = read_line_at(dirfd, path, buf, sizeof(buf));
+    if (r < 0)
+        return r;
+    const char *l = strchr(buf, '['), *rb = l ? strchr(l, ']') : NULL;
+    if (!l || !rb || (size_t)(rb - l - 1) >= cap)
+        return -EBADMSG;
+    memcpy(out, l + 1, (size_t)(rb - l - 1));
+    out[rb - l - 1] = '\0';
+    return 0;
+}
+
 void line_reader_init(struct line_reader *lr, int fd, char *buf, size_t cap) {
     *lr = (struct line_reader){.fd = fd, .buf = buf, .cap = cap};
 }

@@ -18,6 +18,11 @@ int read_line_at(int dirfd, const char *path, char *buf, size_t cap);
 /* Read a decimal integer file (e.g. /proc/sys/vm/max_map_count). 0 or -errno. */
 int read_int_at(int dirfd, const char *path, int64_t *ret);
 
+/* The bracketed word of a sysfs mode file ("always [madvise] never" gives "madvise") into out,
+ * NUL-terminated. Returns 0, -errno, or -EBADMSG when there is no bracketed word (or it does
+ * not fit). */
+int read_mode_at(int dirfd, const char *path, char *out, size_t cap);
+
 /* A line reader over an fd with a fixed buffer. Lines longer than the buffer are skipped whole
  * (and counted in cut_lines), so a tail never poses as the next line. */
 struct line_reader {

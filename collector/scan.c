@@ -20,6 +20,7 @@
 #include "collector/builder.h"
 #include "collector/cgroup.h"
 #include "collector/classify.h"
+#include "collector/hugepages.h"
 #include "collector/kernel_abi.h"
 #include "collector/cmdline.h"
 #include "collector/layout.h"
@@ -304,6 +305,8 @@ static int cmp_pick(const void *a, const void *b) {
 }
 
 static bool planned(const struct scan *sc, int32_t pid, uint64_t starttime) {
+    if (sc->npicks == 0)
+        return false;
     struct deep_pick key = {.pid = pid};
     const struct deep_pick *d = bsearch(&key, sc->picks, sc->npicks, sizeof(key), cmp_pick);
     return d && d->starttime == starttime;
@@ -643,9 +646,21 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
         int32_t pid;
         if (!parse_pid_name(de->d_name, &pid))
             continue;
-        r = collect_pid(&sc, de->d_name, pid);
+        /* -ESRCH: the process went away, or exec'd, while being read. Try once more: a
+         * process that exec'd is read afresh, one that exited fails at once (or is a zombie
+         * now), and a pid that is gone is dropped and counted. */
+        for (int attempt = 0; attempt < 2; attempt++) {
+            size_t before = snap_builder_nprocs(sc.b);
+            uint64_t errors[_VM_SOURCE_MAX];
+            memcpy(errors, sc.errors, sizeof(errors));
+            r = collect_pid(&sc, de->d_name, pid);
+            if (r != -ESRCH)
+                break;
+            if (snap_builder_nprocs(sc.b) > before)
+                snap_builder_drop_process(sc.b);
+            memcpy(sc.errors, errors, sizeof(errors)); /* errors of a dropped read don't count */
+        }
         if (r == -ESRCH) {
-            snap_builder_drop_process(sc.b);
             sc.vanished++;
             continue;
         }
@@ -689,6 +704,8 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
     n->caps = f->caps;
     n->max_map_count = f->max_map_count;
     n->btime = f->btime;
+    if ((r = hugepages_collect(c->procfd, c->sysfd, sc.b, &hdr.thp)) < 0)
+        goto out;
     r = snap_builder_finish(sc.b, &hdr, ret);
 out:
     free(sc.picks);

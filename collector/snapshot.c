@@ -72,11 +72,13 @@ int vm_snapshot_validate(const void *block, size_t len) {
     if (!block || len < sizeof(*s) || s->magic != VM_SNAPSHOT_MAGIC ||
         s->version != VM_SNAPSHOT_VERSION || s->size != len)
         return -EBADMSG;
-    if (((uintptr_t)block & 7) || (s->procs_off & 7) || (s->vmas_off & 7) || (s->deep_off & 3))
+    if (((uintptr_t)block & 7) || (s->procs_off & 7) || (s->vmas_off & 7) || (s->pools_off & 7) ||
+        (s->deep_off & 3))
         return -EBADMSG;
     if (!span_ok(s->procs_off, s->nprocs, sizeof(struct vm_process), len) ||
         !span_ok(s->vmas_off, s->nvmas, sizeof(struct vm_vma), len) ||
         !span_ok(s->deep_off, s->ndeep, sizeof(int32_t), len) ||
+        !span_ok(s->pools_off, s->npools, sizeof(struct vm_hugepool), len) ||
         !span_ok(s->strings_off, s->strings_len, 1, len) || s->strings_len == 0 ||
         s->strings_len > UINT32_MAX)
         return -EBADMSG;
@@ -85,7 +87,8 @@ int vm_snapshot_validate(const void *block, size_t len) {
         return -EBADMSG;
     const struct vm_node *n = &s->node;
     if (!str_ok(s, n->hostname) || !str_ok(s, n->boot_id) || !str_ok(s, n->kernel) ||
-        !str_ok(s, n->thp_enabled))
+        !str_ok(s, n->thp_enabled) || !str_ok(s, s->thp.enabled) || !str_ok(s, s->thp.defrag) ||
+        !str_ok(s, s->thp.shmem_enabled))
         return -EBADMSG;
     const struct vm_process *procs = vm_snapshot_procs(s);
     for (uint32_t i = 0; i < s->nprocs; i++) {

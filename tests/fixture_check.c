@@ -87,6 +87,12 @@ static json_t *build_expected(const struct vm_snapshot *s) {
         for (uint32_t k = 0; k < procs[i].vma_n; k++)
             json_array_append_new(vmas, render_vma(s, &v[k], &ro));
         json_object_set_new(d, "vmas", vmas);
+        char *res = NULL;
+        size_t rlen;
+        if (render_residency_doc(s, &procs[i], &ro, &res, &rlen) == 0) {
+            json_object_set_new(d, "residency_doc", json_loadb(res, rlen, 0, NULL));
+            free(res);
+        }
         char pid[16];
         snprintf(pid, sizeof(pid), "%d", procs[i].pid);
         json_object_set_new(details, pid, d);
@@ -103,7 +109,8 @@ static json_t *build_expected(const struct vm_snapshot *s) {
                              "nvmas", (int)s->nvmas,
                              "max_map_count", (json_int_t)n->max_map_count,
                              "btime", (json_int_t)n->btime);
-    json_t *all = json_pack("{s:o, s:o, s:o}", "processes", doc, "details", details, "node", node);
+    json_t *all = json_pack("{s:o, s:o, s:o, s:o}", "processes", doc, "details", details, "node",
+                            node, "hugepages", render_hugepages(s));
     blank_times(all);
     return all;
 }

@@ -177,6 +177,29 @@ struct vm_node {
     uint64_t btime;          /* /proc/stat btime, Unix seconds */
 };
 
+/* One hugetlb pool: <sysfs>/kernel/mm/hugepages/hugepages-<size>kB (numa_node -1, the global
+ * pool) or <sysfs>/devices/system/node/node<N>/hugepages/hugepages-<size>kB. */
+#define VM_UNKNOWN UINT64_MAX /* a pool counter the kernel does not keep there */
+struct vm_hugepool {
+    uint64_t size_bytes;
+    int32_t numa_node; /* -1: the global pool */
+    uint32_t reserved0;
+    uint64_t total;    /* nr_hugepages */
+    uint64_t free;     /* free_hugepages */
+    uint64_t reserved; /* resv_hugepages (global pool only; VM_UNKNOWN per node) */
+    uint64_t surplus;  /* surplus_hugepages */
+};
+
+/* Transparent hugepages: the sysfs modes and the bytes in use from <procfs>/meminfo. */
+enum { VM_THP_ANON, VM_THP_SHMEM, VM_THP_FILE, _VM_THP_MAX };
+struct vm_thp {
+    uint32_t enabled;       /* string: bracketed word of transparent_hugepage/enabled */
+    uint32_t defrag;        /* string: ... /defrag */
+    uint32_t shmem_enabled; /* string: ... /shmem_enabled */
+    uint32_t present;       /* bit per VM_THP_*: the meminfo line was there */
+    uint64_t bytes[_VM_THP_MAX]; /* AnonHugePages, ShmemHugePages, FileHugePages */
+};
+
 struct vm_snapshot {
     uint64_t magic;   /* VM_SNAPSHOT_MAGIC */
     uint32_t version; /* VM_SNAPSHOT_VERSION */
@@ -202,10 +225,14 @@ struct vm_snapshot {
     uint64_t vanished_total;               /* pids gone mid-read (dropped, not errors) */
 
     struct vm_node node;
+    struct vm_thp thp;
+    uint32_t npools; /* entries in the hugetlb pool array */
+    uint32_t reserved1;
 
     uint64_t procs_off;   /* struct vm_process[nprocs], sorted by pid */
     uint64_t vmas_off;    /* struct vm_vma[nvmas], grouped by process, in address order */
     uint64_t deep_off;    /* int32_t[ndeep]: pids the per-VMA tier visited in this scan */
+    uint64_t pools_off;   /* struct vm_hugepool[npools], by size then node (global first) */
     uint64_t strings_off; /* string table */
     uint64_t strings_len;
 };
@@ -216,6 +243,9 @@ static inline const struct vm_process *vm_snapshot_procs(const struct vm_snapsho
 static inline const struct vm_vma *vm_snapshot_vmas(const struct vm_snapshot *s,
                                                     const struct vm_process *p) {
     return (const struct vm_vma *)((const char *)s + s->vmas_off) + p->vma_first;
+}
+static inline const struct vm_hugepool *vm_snapshot_pools(const struct vm_snapshot *s) {
+    return (const struct vm_hugepool *)((const char *)s + s->pools_off);
 }
 static inline const int32_t *vm_snapshot_deep_pids(const struct vm_snapshot *s) {
     return (const int32_t *)((const char *)s + s->deep_off);

@@ -92,6 +92,7 @@ static inline void fx_vma(struct snap_builder *b, struct vm_process *p, uint64_t
         v.flags |= VM_VMA_DELETED;
     if (smaps) {
         v.flags |= VM_VMA_SMAPS;
+        v.kb_present = (uint16_t)((1u << _VM_VMAF_MAX) - 1);
         v.vmflags = fx_str(b, "rd wr mr mw me ac");
         v.kernel_page_shift = 12;
         v.mmu_page_shift = 12;

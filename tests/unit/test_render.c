@@ -291,7 +291,11 @@ static void test_detail(const struct vm_snapshot *s) {
     CHECK_JINT(hp, "thp_eligible_size", 0x1000000);
     CHECK_JSTR(o, "smaps_collected_at", "2026-11-24T18:00:00.123Z");
     CHECK_JBOOL(o, "vmas_truncated", false);
-    CHECK_JNULL(o, "residency");
+    /* Process residency from smaps_rollup: present = Rss + hugetlb, exclusive = Private_*. */
+    json_t *res = json_object_get(o, "residency");
+    CHECK(json_is_object(res));
+    CHECK_JSTR(res, "source", "smaps");
+    CHECK_JNULL(res, "soft_dirty");
     json_decref(o);
 
     /* redaction: addresses null, sizes and gaps stay */
@@ -361,7 +365,13 @@ static void test_vma(const struct vm_snapshot *s) {
     CHECK_JINT(o, "kernel_page_size", 4096);
     CHECK_JINT(o, "mmu_page_size", 4096);
     CHECK_JBOOL(o, "thp_eligible", false);
-    CHECK_JNULL(o, "residency");
+    /* VMA residency from smaps: present = Rss + hugetlb pages, swapped = Swap. */
+    json_t *vres = json_object_get(o, "residency");
+    CHECK(json_is_object(vres));
+    CHECK_JINT(vres, "present", 800 * KB);
+    CHECK_JINT(vres, "swapped", 4 * KB);
+    CHECK_JSTR(vres, "source", "smaps");
+    CHECK_JNULL(vres, "soft_dirty");
     json_decref(o);
 
     o = roundtrip(render_vma(s, &v[1], &redacted), &plain);

@@ -1,0 +1,135 @@
+/* render_residency.c: residency (present, swapped, THP, exclusive bytes) of processes and VMAs,
+ * and the /api/v1/processes/{pid}/residency document.
+ *
+ * The source today is smaps: per VMA from the per-VMA tier, per process from smaps_rollup.
+ * smaps cannot tell soft-dirty pages, so that figure is null; "present" counts resident pages
+ * (Rss) plus hugetlb pages, which Rss leaves out; "exclusive" counts pages mapped once
+ * (the Private_* lines), as pagemap's exclusive bit does. */
+#include <errno.h>
+
+#include "api/json.h"
+#include "api/jstream.h"
+#include "api/render.h"
+#include "api/utf8.h"
+
+struct residency {
+    uint64_t present, swapped, thp, exclusive;
+    bool has_present, has_swapped, has_thp, has_exclusive;
+};
+
+static json_t *maybe(bool has, uint64_t v) {
+    return has ? json_u64(v) : json_null();
+}
+
+static json_t *ratio(bool has, uint64_t part, uint64_t whole) {
+    if (!has || whole == 0)
+        return json_null();
+    double r = (double)part / (double)whole;
+    return json_real(r > 1.0 ? 1.0 : r);
+}
+
+static json_t *render(const struct residency *r, uint64_t size, const char *source,
+                      uint64_t collected_at_ms) {
+    json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:n, s:o, s:s}",
+                          "present", maybe(r->has_present, r->present),
+                          "swapped", maybe(r->has_swapped, r->swapped),
+                          "thp", maybe(r->has_thp, r->thp),
+                          "exclusive", maybe(r->has_exclusive, r->exclusive),
+                          "soft_dirty",
+                          "resident_ratio", ratio(r->has_present, r->present, size),
+                          "source", source);
+    if (o && collected_at_ms && json_object_set_new(o, "collected_at",
+                                                    json_time_ms(collected_at_ms)) < 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Sum of kb[] fields (bytes); false when one is absent. */
+static bool vma_sum(const struct vm_vma *v, const int *fields, size_t n, uint64_t *ret) {
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(v->kb_present & (1u << fields[i])))
+            return false;
+        sum += (uint64_t)v->kb[fields[i]] * 1024;
+    }
+    *ret = sum;
+    return true;
+}
+
+static bool rollup_sum(const struct vm_process *p, const int *fields, size_t n, uint64_t *ret) {
+    uint64_t sum = 0;
+    if (!(p->flags & VM_PROC_ROLLUP))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!(p->rollup_present & (1u << fields[i])))
+            return false;
+        sum += p->rollup[fields[i]];
+    }
+    *ret = sum;
+    return true;
+}
+
+json_t *render_vma_residency(const struct vm_vma *v) {
+    static const int present[] = {VM_VMAF_RSS, VM_VMAF_SHARED_HUGETLB, VM_VMAF_PRIVATE_HUGETLB};
+    static const int swapped[] = {VM_VMAF_SWAP};
+    static const int thp[] = {VM_VMAF_ANON_HUGE, VM_VMAF_SHMEM_PMD_MAPPED,
+                              VM_VMAF_FILE_PMD_MAPPED};
+    static const int exclusive[] = {VM_VMAF_PRIVATE_CLEAN, VM_VMAF_PRIVATE_DIRTY,
+                                    VM_VMAF_PRIVATE_HUGETLB};
+    if (!(v->flags & VM_VMA_SMAPS))
+        return json_null();
+    struct residency r;
+    r.has_present = vma_sum(v, present, 3, &r.present);
+    r.has_swapped = vma_sum(v, swapped, 1, &r.swapped);
+    r.has_thp = vma_sum(v, thp, 3, &r.thp);
+    r.has_exclusive = vma_sum(v, exclusive, 3, &r.exclusive);
+    return render(&r, v->end - v->start, "smaps", 0);
+}
+
+json_t *render_process_residency(const struct vm_snapshot *s, const struct vm_process *p) {
+    static const int present[] = {VM_ROLLUP_RSS, VM_ROLLUP_SHARED_HUGETLB,
+                                  VM_ROLLUP_PRIVATE_HUGETLB};
+    static const int swapped[] = {VM_ROLLUP_SWAP};
+    static const int thp[] = {VM_ROLLUP_ANON_HUGE, VM_ROLLUP_SHMEM_PMD_MAPPED,
+                              VM_ROLLUP_FILE_PMD_MAPPED};
+    static const int exclusive[] = {VM_ROLLUP_PRIVATE_CLEAN, VM_ROLLUP_PRIVATE_DIRTY,
+                                    VM_ROLLUP_PRIVATE_HUGETLB};
+    if (!(p->flags & VM_PROC_ROLLUP))
+        return json_null();
+    struct residency r;
+    r.has_present = rollup_sum(p, present, 3, &r.present);
+    r.has_swapped = rollup_sum(p, swapped, 1, &r.swapped);
+    r.has_thp = rollup_sum(p, thp, 3, &r.thp);
+    r.has_exclusive = rollup_sum(p, exclusive, 3, &r.exclusive);
+    uint64_t size = vm_process_has_memory(p, VM_MEM_VM_SIZE) ? p->memory[VM_MEM_VM_SIZE] : 0;
+    return render(&r, size, "smaps", s->collected_at_ms);
+}
+
+int render_residency_doc(const struct vm_snapshot *s, const struct vm_process *p,
+                         const struct render_opts *o, char **ret_body, size_t *ret_len) {
+    char id[32];
+    bool redact = o && o->redact_addresses;
+    struct jstream js;
+    jstream_init(&js, o && o->pretty);
+    jstream_begin_object(&js);
+    jstream_member(&js, "id", json_string(vm_process_id(p, id, sizeof(id))));
+    jstream_member(&js, "pid", json_integer(p->pid));
+    jstream_member(&js, "residency", render_process_residency(s, p));
+    jstream_member(&js, "snapshot", render_snapshot_ref(s));
+    jstream_begin_array(&js, "vmas");
+    const struct vm_vma *v = vm_snapshot_vmas(s, p);
+    for (uint32_t i = 0; i < p->vma_n && js.err == 0; i++) {
+        const char *name = vm_snapshot_str(s, v[i].name);
+        jstream_element(&js, json_pack("{s:o, s:o, s:s?, s:o, s:o}",
+                                       "start", json_address(v[i].start, redact),
+                                       "end", json_address(v[i].end, redact),
+                                       "kind", vm_kind_name(v[i].kind),
+                                       "name", name ? json_kernel_string(name) : json_null(),
+                                       "residency", render_vma_residency(&v[i])));
+    }
+    jstream_end_array(&js);
+    jstream_end_object(&js);
+    return jstream_finish(&js, ret_body, ret_len);
+}

@@ -87,6 +87,38 @@ static void print_ms_seconds(FILE *f, uint64_t ms) {
     fprintf(f, "%" PRIu64 ".%03" PRIu64 "\n", ms / 1000u, ms % 1000u);
 }
 
+/* Observed peaks of the comm groups, by the offset of their key string (groups are keyed by the
+ * same interned strings as the processes), for lookups while the comm families are written. */
+struct comm_peak {
+    uint32_t key;
+    uint64_t peak;
+};
+
+static int cmp_comm_peak(const void *a, const void *b) {
+    const struct comm_peak *x = a, *y = b;
+    return (x->key > y->key) - (x->key < y->key);
+}
+
+static struct comm_peak *comm_peaks(const struct vm_snapshot *s, size_t *ret_n) {
+    const struct vm_group *groups = vm_snapshot_groups(s);
+    struct comm_peak *cp = malloc_array(s->ngroups, sizeof(*cp));
+    size_t n = 0;
+    if (!cp)
+        return NULL;
+    for (uint32_t i = 0; i < s->ngroups; i++)
+        if (groups[i].by == VM_GROUP_COMM)
+            cp[n++] = (struct comm_peak){groups[i].key, groups[i].observed_rss_peak};
+    qsort(cp, n, sizeof(*cp), cmp_comm_peak);
+    *ret_n = n;
+    return cp;
+}
+
+static uint64_t comm_peak_of(const struct comm_peak *cp, size_t n, uint32_t comm) {
+    struct comm_peak key = {.key = comm};
+    const struct comm_peak *hit = bsearch(&key, cp, n, sizeof(key), cmp_comm_peak);
+    return hit ? hit->peak : 0;
+}
+
 /* vmatlas_hugepages{size_bytes,numa_node,state} and vmatlas_thp_bytes{kind}. */
 static void render_hugepage_families(FILE *f, const struct vm_snapshot *s,
                                      const struct metrics_opts *o) {
@@ -191,7 +223,8 @@ static const struct process_family process_families[] = {
 static void render_body(FILE *f, const struct vm_snapshot *s, const struct metrics_opts *o,
                         const struct proc_entry *users, size_t nusers, const char *labels,
                         size_t version_label, size_t vmax_label, const struct vm_process *vmax,
-                        const struct proc_entry *top, size_t ntop) {
+                        const struct proc_entry *top, size_t ntop,
+                        const struct comm_peak *peaks, size_t npeaks) {
     const struct vm_process *procs = vm_snapshot_procs(s);
 
     family(f, o->openmetrics, "vmatlas_build_info", "gauge", "vmatlas build information; the value is 1.");
@@ -269,21 +302,26 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
     }
 
     /* Comm groups: users[] is sorted by escaped comm, kernel threads left out. */
-    static const char *const group_names[] = {"vmatlas_group_resident_bytes",
-                                              "vmatlas_group_hiwater_bytes",
-                                              "vmatlas_group_processes"};
+    static const char *const group_names[] = {
+        "vmatlas_group_resident_bytes", "vmatlas_group_hiwater_bytes", "vmatlas_group_processes",
+        "vmatlas_group_observed_peak_bytes"};
     static const char *const group_help[] = {
         "Sum of the resident set sizes (VmRSS) of the processes with this comm.",
         "Largest peak resident set size (VmHWM) among the processes with this comm.",
-        "Processes with this comm (kernel threads excluded)."};
-    for (int g = 0; g < 3; g++) {
+        "Processes with this comm (kernel threads excluded).",
+        "Largest sum of the resident set sizes of the processes with this comm seen in one "
+        "snapshot (the group's own high-water mark)."};
+    for (int g = 0; g < 4; g++) {
         family(f, o->openmetrics, group_names[g], "gauge", group_help[g]);
         for (size_t i = 0; i < nusers;) {
             const char *comm = labels + users[i].comm_label;
-            uint64_t rss = 0, hwm = 0, count = 0;
+            uint64_t rss = 0, hwm = 0, count = 0, peak = 0;
             bool has_hwm = false;
             for (; i < nusers && strcmp(labels + users[i].comm_label, comm) == 0; i++) {
                 const struct vm_process *p = &procs[users[i].index];
+                uint64_t cpk = comm_peak_of(peaks, npeaks, p->comm);
+                if (cpk > peak)
+                    peak = cpk;
                 count++;
                 if (vm_process_has_memory(p, VM_MEM_VM_RSS))
                     rss += p->memory[VM_MEM_VM_RSS];
@@ -296,7 +334,7 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
             if (g == 1 && !has_hwm)
                 continue;
             fprintf(f, "%s{group=\"%s\"} %" PRIu64 "\n", group_names[g], comm,
-                    g == 0 ? rss : g == 1 ? hwm : count);
+                    g == 0 ? rss : g == 1 ? hwm : g == 2 ? count : peak);
         }
     }
 
@@ -382,7 +420,15 @@ int render_metrics(const struct vm_snapshot *s, const struct metrics_opts *o, ch
     FILE *f = open_memstream(&body, &len);
     if (!f)
         return -ENOMEM;
-    render_body(f, s, o, users, nusers, lb.data, version_label, vmax_label, vmax, top, ntop);
+    size_t npeaks = 0;
+    _cleanup_free_ struct comm_peak *peaks = comm_peaks(s, &npeaks);
+    if (!peaks) {
+        fclose(f);
+        free(body);
+        return -ENOMEM;
+    }
+    render_body(f, s, o, users, nusers, lb.data, version_label, vmax_label, vmax, top, ntop,
+                peaks, npeaks);
     if (o->openmetrics)
         fputs("# EOF\n", f);
     bool failed = ferror(f);

@@ -106,6 +106,12 @@ json_t *render_hugepages(const struct vm_snapshot *s);
 json_t *render_pools(const struct vm_snapshot *s);
 json_t *render_thp(const struct vm_snapshot *s);
 
+/* /api/v1/hiwater?group_by=by: {"snapshot", "group_by", "groups": [...]}, largest observed
+ * peak first. NULL on OOM. */
+json_t *render_hiwater(const struct vm_snapshot *s, enum vm_group_by by);
+/* /api/v1/exited: {"snapshot", "exited": [...]}, newest first. NULL on OOM. */
+json_t *render_exited(const struct vm_snapshot *s);
+
 struct node_opts {
     uint64_t interval_ms;         /* collector.interval_ms */
     uint32_t deep_walk_budget_bp; /* collector.deep_walk_budget, in basis points */

@@ -95,7 +95,7 @@ static json_t *render_rollup(const struct vm_process *p) {
     return finish(o, err);
 }
 
-static json_t *render_hiwater(const struct vm_process *p) {
+static json_t *render_process_hiwater(const struct vm_process *p) {
     json_t *o = json_object();
     int err = 0;
     put(o, "vm_hwm", json_memory_field(p, VM_MEM_VM_HWM), &err);
@@ -153,7 +153,7 @@ static int put_summary(json_t *o, const struct vm_snapshot *s, const struct vm_p
         &err);
     put(o, "memory", render_memory(p), &err);
     put(o, "rollup", render_rollup(p), &err);
-    put(o, "hiwater", render_hiwater(p), &err);
+    put(o, "hiwater", render_process_hiwater(p), &err);
     put(o, "errors", render_errors(p), &err);
     return err;
 }

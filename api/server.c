@@ -236,14 +236,15 @@ static int cmp_param(const void *a, const void *b) {
 
 /* What to render, decided by the router; the render step runs under the generation lock. */
 enum doc_kind {
-    DOC_NODE, DOC_PROCESSES, DOC_PROCESS, DOC_VMAS, DOC_RESIDENCY, DOC_HUGEPAGES, DOC_METRICS,
-    DOC_OPENMETRICS
+    DOC_NODE, DOC_PROCESSES, DOC_PROCESS, DOC_VMAS, DOC_RESIDENCY, DOC_HUGEPAGES, DOC_HIWATER,
+    DOC_EXITED, DOC_METRICS, DOC_OPENMETRICS
 };
 
 struct doc {
     enum doc_kind kind;
     const struct vm_process *proc; /* DOC_PROCESS, DOC_VMAS */
     struct proc_query query;       /* DOC_PROCESSES */
+    enum vm_group_by group_by;     /* DOC_HIWATER */
     struct render_opts ro;
 };
 
@@ -277,6 +278,12 @@ static int render_doc(struct api_server *s, const struct vm_snapshot *snap, cons
         return render_residency_doc(snap, d->proc, &d->ro, ret, ret_len);
     case DOC_HUGEPAGES:
         tree = render_hugepages(snap);
+        break;
+    case DOC_HIWATER:
+        tree = render_hiwater(snap, d->group_by);
+        break;
+    case DOC_EXITED:
+        tree = render_exited(snap);
         break;
     case DOC_METRICS:
     case DOC_OPENMETRICS: {
@@ -529,6 +536,25 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
         d.kind = DOC_NODE;
     } else if (strcmp(p, "/api/v1/hugepages") == 0) {
         d.kind = DOC_HUGEPAGES;
+    } else if (strcmp(p, "/api/v1/hiwater") == 0) {
+        static const char *const hiwater_params[] = {"group_by", NULL};
+        d.kind = DOC_HIWATER;
+        d.group_by = VM_GROUP_COMM;
+        allowed = hiwater_params;
+        for (size_t i = 0; i < ps.n; i++) {
+            if (strcmp(ps.p[i].name, "group_by") != 0)
+                continue;
+            int by = -1;
+            for (int k = 0; k < _VM_GROUP_MAX; k++)
+                if (ps.p[i].value && strcmp(ps.p[i].value, vm_group_by_name(k)) == 0)
+                    by = k;
+            if (by < 0)
+                return send_error(conn, MHD_HTTP_BAD_REQUEST,
+                                  "group_by must be comm, unit, cgroup, user or none");
+            d.group_by = (enum vm_group_by)by;
+        }
+    } else if (strcmp(p, "/api/v1/exited") == 0) {
+        d.kind = DOC_EXITED;
     } else if (strcmp(p, "/api/v1/processes") == 0) {
         d.kind = DOC_PROCESSES;
         allowed = process_params;

@@ -1,6 +1,7 @@
 /* builder.c: builds a snapshot off to the side and freezes it into one block.
  *
- * Block layout: header | VMAs | processes | hugetlb pools | deep pids | strings. The VMA array, by far the
+ * Block layout: header | VMAs | processes | hugetlb pools | groups | exited | deep pids |
+ * strings. The VMA array, by far the
  * largest part, is built in place right after room for the header, so freezing only has to
  * grow that allocation (mremap for large blocks) and append the small parts: peak memory
  * during a scan stays near one snapshot, not two.
@@ -31,6 +32,10 @@ struct snap_builder {
     size_t ndeep, deep_cap;
     struct vm_hugepool *pools;
     size_t npools, pool_cap;
+    struct vm_group *groups;
+    size_t ngroups, group_cap;
+    struct vm_exited *exited;
+    size_t nexited, exited_cap;
     char *strings;     /* string table; offset 0 is "" */
     size_t strings_len, strings_cap;
     struct intern_slot *slots; /* open addressing, power-of-two size */
@@ -60,6 +65,8 @@ struct snap_builder *snap_builder_free(struct snap_builder *b) {
         free(b->procs);
         free(b->deep);
         free(b->pools);
+        free(b->groups);
+        free(b->exited);
         free(b->strings);
         free(b->slots);
         free(b);
@@ -72,6 +79,8 @@ void snap_builder_reset(struct snap_builder *b) {
     b->nprocs = 0;
     b->ndeep = 0;
     b->npools = 0;
+    b->ngroups = 0;
+    b->nexited = 0;
     b->strings[0] = '\0';
     b->strings_len = 1;
     memset(b->slots, 0, b->nslots * sizeof(*b->slots));
@@ -213,6 +222,42 @@ int snap_builder_add_pool(struct snap_builder *b, const struct vm_hugepool *pool
     return 0;
 }
 
+int snap_builder_add_group(struct snap_builder *b, const struct vm_group *g) {
+    if (GROW(b->groups, b->group_cap, b->ngroups + 1) < 0)
+        return -ENOMEM;
+    b->groups[b->ngroups++] = *g;
+    return 0;
+}
+
+struct vm_group *snap_builder_groups(struct snap_builder *b, size_t *ret_n) {
+    *ret_n = b->ngroups;
+    return b->groups;
+}
+
+void snap_builder_filter_groups(struct snap_builder *b, bool (*keep)(const struct vm_group *, void *),
+                                void *userdata) {
+    size_t n = 0;
+    for (size_t i = 0; i < b->ngroups; i++)
+        if (keep(&b->groups[i], userdata))
+            b->groups[n++] = b->groups[i];
+    b->ngroups = n;
+}
+
+int snap_builder_add_exited(struct snap_builder *b, const struct vm_exited *e) {
+    if (GROW(b->exited, b->exited_cap, b->nexited + 1) < 0)
+        return -ENOMEM;
+    b->exited[b->nexited++] = *e;
+    return 0;
+}
+
+size_t snap_builder_nexited(const struct snap_builder *b) {
+    return b->nexited;
+}
+
+const char *snap_builder_str(const struct snap_builder *b, uint32_t off) {
+    return off ? b->strings + off : NULL;
+}
+
 int snap_builder_add_deep_pid(struct snap_builder *b, int32_t pid) {
     if (GROW(b->deep, b->deep_cap, b->ndeep + 1) < 0)
         return -ENOMEM;
@@ -227,6 +272,11 @@ static int cmp_pool(const void *a, const void *b) {
     return (x->numa_node > y->numa_node) - (x->numa_node < y->numa_node);
 }
 
+static int cmp_pid(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int cmp_proc(const void *a, const void *b) {
     const struct vm_process *x = a, *y = b;
     return (x->pid > y->pid) - (x->pid < y->pid);
@@ -238,11 +288,15 @@ int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
         qsort(b->procs, b->nprocs, sizeof(*b->procs), cmp_proc);
     if (b->npools > 1)
         qsort(b->pools, b->npools, sizeof(*b->pools), cmp_pool);
+    if (b->ndeep > 1)
+        qsort(b->deep, b->ndeep, sizeof(*b->deep), cmp_pid);
 
     uint64_t vmas_bytes = (uint64_t)b->nvmas * sizeof(struct vm_vma);
     uint64_t procs_off = VMAS_OFF + vmas_bytes;
     uint64_t pools_off = procs_off + (uint64_t)b->nprocs * sizeof(struct vm_process);
-    uint64_t deep_off = pools_off + (uint64_t)b->npools * sizeof(struct vm_hugepool);
+    uint64_t groups_off = pools_off + (uint64_t)b->npools * sizeof(struct vm_hugepool);
+    uint64_t exited_off = groups_off + (uint64_t)b->ngroups * sizeof(struct vm_group);
+    uint64_t deep_off = exited_off + (uint64_t)b->nexited * sizeof(struct vm_exited);
     uint64_t strings_off = deep_off + (uint64_t)b->ndeep * sizeof(int32_t);
     uint64_t size = strings_off + b->strings_len;
     if (size > VM_SNAPSHOT_MAX_BYTES)
@@ -264,6 +318,8 @@ int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
     s->nvmas = b->nvmas;
     s->ndeep = (uint32_t)b->ndeep;
     s->npools = (uint32_t)b->npools;
+    s->ngroups = (uint32_t)b->ngroups;
+    s->nexited = (uint32_t)b->nexited;
     s->nkthreads = 0;
     s->nerrors = 0;
     for (size_t i = 0; i < b->nprocs; i++) {
@@ -273,6 +329,8 @@ int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
     s->vmas_off = VMAS_OFF;
     s->procs_off = procs_off;
     s->pools_off = pools_off;
+    s->groups_off = groups_off;
+    s->exited_off = exited_off;
     s->deep_off = deep_off;
     s->strings_off = strings_off;
     s->strings_len = b->strings_len;
@@ -280,6 +338,10 @@ int snap_builder_finish(struct snap_builder *b, const struct vm_snapshot *hdr,
         memcpy(block + procs_off, b->procs, b->nprocs * sizeof(struct vm_process));
     if (b->npools)
         memcpy(block + pools_off, b->pools, b->npools * sizeof(struct vm_hugepool));
+    if (b->ngroups)
+        memcpy(block + groups_off, b->groups, b->ngroups * sizeof(struct vm_group));
+    if (b->nexited)
+        memcpy(block + exited_off, b->exited, b->nexited * sizeof(struct vm_exited));
     if (b->ndeep)
         memcpy(block + deep_off, b->deep, b->ndeep * sizeof(int32_t));
     memcpy(block + strings_off, b->strings, b->strings_len);

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,6 +47,17 @@ size_t snap_builder_nprocs(const struct snap_builder *b);
 struct vm_process *snap_builder_process(struct snap_builder *b, size_t index);
 /* Append a hugetlb pool (copied). */
 int snap_builder_add_pool(struct snap_builder *b, const struct vm_hugepool *pool);
+/* The groups and the exited ring under construction (the builder owns them; the pointers stay
+ * valid until the next call that adds to the same array). */
+int snap_builder_add_group(struct snap_builder *b, const struct vm_group *g);
+struct vm_group *snap_builder_groups(struct snap_builder *b, size_t *ret_n);
+/* Drop groups for which keep(g) is false, keeping the order of the others. */
+void snap_builder_filter_groups(struct snap_builder *b, bool (*keep)(const struct vm_group *, void *),
+                                void *userdata);
+int snap_builder_add_exited(struct snap_builder *b, const struct vm_exited *e);
+size_t snap_builder_nexited(const struct snap_builder *b);
+/* The interned string at off (NULL for 0). Valid until the next intern. */
+const char *snap_builder_str(const struct snap_builder *b, uint32_t off);
 /* Record a pid the per-VMA tier visited. */
 int snap_builder_add_deep_pid(struct snap_builder *b, int32_t pid);
 

@@ -20,6 +20,7 @@
 #include "collector/builder.h"
 #include "collector/cgroup.h"
 #include "collector/classify.h"
+#include "collector/hiwater.h"
 #include "collector/hugepages.h"
 #include "collector/kernel_abi.h"
 #include "collector/cmdline.h"
@@ -49,6 +50,7 @@ struct vm_collector {
     struct node_facts node;
     uint64_t deep_budget_ns;
     uint64_t deep_ns_per_unit;
+    uint32_t exited_max;
     struct user_cache *users;
     struct snap_builder *builder;
     char *buf;    /* small files, VM_SMALL_FILE_MAX */
@@ -418,6 +420,21 @@ static int carry_over(struct scan *sc, struct vm_process *p) {
         p->observed_rss_max = rss;
         p->observed_rss_max_at_ms = sc->now_ms;
     }
+    /* The last VmHWM/VmPeak seen: a zombie has none, and its exit record needs them. */
+    if (vm_process_has_memory(p, VM_MEM_VM_HWM)) {
+        p->last_vm_hwm = p->memory[VM_MEM_VM_HWM];
+        p->flags |= VM_PROC_LAST_HWM;
+    } else if (old && (old->flags & VM_PROC_LAST_HWM)) {
+        p->last_vm_hwm = old->last_vm_hwm;
+        p->flags |= VM_PROC_LAST_HWM;
+    }
+    if (vm_process_has_memory(p, VM_MEM_VM_PEAK)) {
+        p->last_vm_peak = p->memory[VM_MEM_VM_PEAK];
+        p->flags |= VM_PROC_LAST_PEAK;
+    } else if (old && (old->flags & VM_PROC_LAST_PEAK)) {
+        p->last_vm_peak = old->last_vm_peak;
+        p->flags |= VM_PROC_LAST_PEAK;
+    }
     if (old && p->smaps_at_ms == 0 && old->smaps_at_ms && (p->flags & VM_PROC_MAPS)) {
         p->smaps_at_ms = old->smaps_at_ms;
         return carry_vmas(sc, p, old);
@@ -704,7 +721,8 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
     n->caps = f->caps;
     n->max_map_count = f->max_map_count;
     n->btime = f->btime;
-    if ((r = hugepages_collect(c->procfd, c->sysfd, sc.b, &hdr.thp)) < 0)
+    if ((r = hugepages_collect(c->procfd, c->sysfd, sc.b, &hdr.thp)) < 0 ||
+        (r = hiwater_update(sc.b, prev, sc.now_ms, c->exited_max)) < 0)
         goto out;
     r = snap_builder_finish(sc.b, &hdr, ret);
 out:
@@ -734,6 +752,9 @@ int vm_collector_new(const struct vm_collector_options *opts, struct vm_collecto
     c->procfd = c->sysfd = -1;
     c->deep_budget_ns = opts->deep_budget_ns;
     c->deep_ns_per_unit = DEEP_NS_PER_UNIT_INITIAL;
+    c->exited_max = opts->exited_max ? opts->exited_max : VM_EXITED_DEFAULT;
+    if (c->exited_max > VM_EXITED_MAX)
+        c->exited_max = VM_EXITED_MAX;
     if ((r = open_root(opts->procfs_root ? opts->procfs_root : "/proc", &c->procfd)) < 0 ||
         (r = open_root(opts->sysfs_root ? opts->sysfs_root : "/sys", &c->sysfd)) < 0)
         return r;

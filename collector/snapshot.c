@@ -39,6 +39,7 @@ char *vm_process_id(const struct vm_process *p, char *buf, size_t len) {
 static const char *const kind_names[_VM_KIND_MAX] = {VM_KINDS(VM__NAME)};
 static const char *const source_names[_VM_SOURCE_MAX] = {VM_SOURCES(VM__NAME)};
 static const char *const cap_names[_VM_CAP_MAX] = {VM_CAPS(VM__NAME)};
+static const char *const group_by_names[_VM_GROUP_MAX] = {VM_GROUP_BYS(VM__NAME)};
 
 const char *vm_kind_name(int kind) {
     return kind >= 0 && kind < _VM_KIND_MAX ? kind_names[kind] : NULL;
@@ -48,6 +49,9 @@ const char *vm_source_name(int source) {
 }
 const char *vm_cap_name(int cap) {
     return cap >= 0 && cap < _VM_CAP_MAX ? cap_names[cap] : NULL;
+}
+const char *vm_group_by_name(int by) {
+    return by >= 0 && by < _VM_GROUP_MAX ? group_by_names[by] : NULL;
 }
 
 /* [off, off + n * size) lies inside [0, len). */
@@ -73,12 +77,15 @@ int vm_snapshot_validate(const void *block, size_t len) {
         s->version != VM_SNAPSHOT_VERSION || s->size != len)
         return -EBADMSG;
     if (((uintptr_t)block & 7) || (s->procs_off & 7) || (s->vmas_off & 7) || (s->pools_off & 7) ||
+        (s->groups_off & 7) || (s->exited_off & 7) ||
         (s->deep_off & 3))
         return -EBADMSG;
     if (!span_ok(s->procs_off, s->nprocs, sizeof(struct vm_process), len) ||
         !span_ok(s->vmas_off, s->nvmas, sizeof(struct vm_vma), len) ||
         !span_ok(s->deep_off, s->ndeep, sizeof(int32_t), len) ||
         !span_ok(s->pools_off, s->npools, sizeof(struct vm_hugepool), len) ||
+        !span_ok(s->groups_off, s->ngroups, sizeof(struct vm_group), len) ||
+        !span_ok(s->exited_off, s->nexited, sizeof(struct vm_exited), len) ||
         !span_ok(s->strings_off, s->strings_len, 1, len) || s->strings_len == 0 ||
         s->strings_len > UINT32_MAX)
         return -EBADMSG;
@@ -90,6 +97,14 @@ int vm_snapshot_validate(const void *block, size_t len) {
         !str_ok(s, n->thp_enabled) || !str_ok(s, s->thp.enabled) || !str_ok(s, s->thp.defrag) ||
         !str_ok(s, s->thp.shmem_enabled))
         return -EBADMSG;
+    const struct vm_group *groups = vm_snapshot_groups(s);
+    for (uint32_t i = 0; i < s->ngroups; i++)
+        if (groups[i].by >= _VM_GROUP_MAX || !str_ok(s, groups[i].key))
+            return -EBADMSG;
+    const struct vm_exited *exited = vm_snapshot_exited(s);
+    for (uint32_t i = 0; i < s->nexited; i++)
+        if (!str_ok(s, exited[i].comm) || !str_ok(s, exited[i].unit))
+            return -EBADMSG;
     const struct vm_process *procs = vm_snapshot_procs(s);
     for (uint32_t i = 0; i < s->nprocs; i++) {
         const struct vm_process *p = &procs[i];

@@ -23,7 +23,8 @@ static void blank_times(json_t *v) {
     if (json_is_object(v)) {
         json_object_foreach(v, key, child) {
             if ((strcmp(key, "collected_at") == 0 || strcmp(key, "observed_rss_max_at") == 0 ||
-                 strcmp(key, "smaps_collected_at") == 0) &&
+                 strcmp(key, "smaps_collected_at") == 0 ||
+                 strcmp(key, "observed_rss_peak_at") == 0) &&
                 json_is_string(child))
                 json_object_set_new(v, key, json_string("<time>"));
             else
@@ -109,8 +110,12 @@ static json_t *build_expected(const struct vm_snapshot *s) {
                              "nvmas", (int)s->nvmas,
                              "max_map_count", (json_int_t)n->max_map_count,
                              "btime", (json_int_t)n->btime);
-    json_t *all = json_pack("{s:o, s:o, s:o, s:o}", "processes", doc, "details", details, "node",
-                            node, "hugepages", render_hugepages(s));
+    json_t *hiwater = json_object();
+    for (int by = 0; by < _VM_GROUP_MAX; by++)
+        json_object_set_new(hiwater, vm_group_by_name(by), render_hiwater(s, by));
+    json_t *all = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "processes", doc, "details", details,
+                            "node", node, "hugepages", render_hugepages(s), "hiwater", hiwater,
+                            "exited", render_exited(s));
     blank_times(all);
     return all;
 }

@@ -19,6 +19,8 @@ struct vm_collector_options {
      * UINT64_MAX visits every process. Processes are visited round-robin, largest RSS first
      * among those never visited. */
     uint64_t deep_budget_ns;
+    /* Exited processes remembered (0: VM_EXITED_DEFAULT). */
+    uint32_t exited_max;
 };
 
 /* Open the roots and probe the kernel. Returns 0 and a new collector in *ret, or -errno

@@ -21,3 +21,8 @@
 #define VM_SNAPSHOT_MAX_BYTES (4ull << 30)
 /* Distinct uids whose user names are cached by one collector. */
 #define VM_USER_CACHE_MAX 4096u
+/* Groups kept per way of grouping (comm, unit, cgroup, user), members or not. */
+#define VM_GROUPS_PER_BY_MAX 4096u
+/* Exited processes remembered (default of --exited-max, and its upper bound). */
+#define VM_EXITED_DEFAULT 1000u
+#define VM_EXITED_MAX 100000u

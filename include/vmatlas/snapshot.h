@@ -122,7 +122,9 @@ enum {
     VM_PROC_TOP_DOWN = 1u << 4,   /* mmap grows down from mmap_base */
     VM_PROC_LAYOUT = 1u << 5,     /* lowest/highest/gaps valid (there is at least one VMA) */
     VM_PROC_VMAS_CUT = 1u << 6,   /* more VMAs than VM_VMAS_PER_PID_MAX: list truncated */
-    VM_PROC_CMDLINE_CUT = 1u << 7 /* cmdline longer than VM_CMDLINE_MAX */
+    VM_PROC_CMDLINE_CUT = 1u << 7, /* cmdline longer than VM_CMDLINE_MAX */
+    VM_PROC_LAST_HWM = 1u << 8,    /* last_vm_hwm valid */
+    VM_PROC_LAST_PEAK = 1u << 9    /* last_vm_peak valid */
 };
 
 /* One thread-group leader. Field sources are named per field. */
@@ -158,6 +160,8 @@ struct vm_process {
     uint64_t observed_rss_max;       /* largest VmRSS this daemon saw for this identity */
     uint64_t observed_rss_max_at_ms; /* Unix ms of the snapshot that saw it */
     uint64_t smaps_at_ms;            /* Unix ms the per-VMA tier last read smaps; 0 = never */
+    uint64_t last_vm_hwm;            /* VmHWM as last seen (kept while a zombie has none) */
+    uint64_t last_vm_peak;           /* VmPeak as last seen */
     struct vm_error errors[VM_PROC_ERRORS_MAX];
 };
 
@@ -200,6 +204,52 @@ struct vm_thp {
     uint64_t bytes[_VM_THP_MAX]; /* AnonHugePages, ShmemHugePages, FileHugePages */
 };
 
+/* High-water groups (API.md /api/v1/hiwater): one table per way of grouping. */
+#define VM_GROUP_BYS(X)                                                                            \
+    X(COMM, "comm")                                                                                \
+    X(UNIT, "unit")                                                                                \
+    X(CGROUP, "cgroup")                                                                            \
+    X(USER, "user")                                                                                \
+    X(NONE, "none")
+#define VM__ENUM_GROUP(e, n) VM_GROUP_##e,
+enum vm_group_by { VM_GROUP_BYS(VM__ENUM_GROUP) _VM_GROUP_MAX, _VM_GROUP_INVALID = -EINVAL };
+
+/* A group of processes and its peaks. Groups stay after their last member exits, so their
+ * peaks and exit counts survive (bounded: VM_GROUPS_PER_BY_MAX per way of grouping). */
+struct vm_group {
+    uint32_t key;               /* string: comm, unit, cgroup path or user; 0 = null (no unit,
+                                 * the whole host for "none") */
+    uint8_t by;                 /* enum vm_group_by */
+    uint8_t reserved[3];
+    uint32_t processes;         /* members now (kernel threads left out) */
+    uint32_t exited;            /* members seen to exit since the collector started */
+    int32_t vm_hwm_max_pid;     /* the member with the largest VmHWM now, 0 when none */
+    uint32_t reserved2;
+    uint64_t rss;               /* sum of the members' VmRSS now */
+    uint64_t vm_hwm_sum;        /* sum of their VmHWM */
+    uint64_t vm_hwm_max;        /* largest VmHWM */
+    uint64_t vm_peak_max;       /* largest VmPeak */
+    uint64_t observed_rss_peak; /* largest rss seen in one snapshot (the group's own peak) */
+    uint64_t observed_rss_peak_at_ms;
+    uint64_t exited_vm_hwm_max; /* largest last-seen VmHWM of a member that exited */
+};
+
+/* A process that was in the previous snapshot and is gone from this one. */
+enum { VM_EXITED_HWM = 1u << 0, VM_EXITED_PEAK = 1u << 1 };
+struct vm_exited {
+    int32_t pid;
+    uint32_t comm;     /* string */
+    uint32_t unit;     /* string, 0 = none */
+    uint32_t flags;    /* VM_EXITED_*: vm_hwm / vm_peak known */
+    uint64_t starttime; /* stat 22: id is "pid:starttime" */
+    uint64_t start_time_ms;
+    uint64_t exited_by_ms; /* collected_at of the first snapshot that missed it */
+    uint64_t vm_hwm;       /* last VmHWM seen, bytes */
+    uint64_t vm_peak;      /* last VmPeak seen, bytes */
+    uint64_t observed_rss_max;
+    uint64_t observed_rss_max_at_ms;
+};
+
 struct vm_snapshot {
     uint64_t magic;   /* VM_SNAPSHOT_MAGIC */
     uint32_t version; /* VM_SNAPSHOT_VERSION */
@@ -226,13 +276,17 @@ struct vm_snapshot {
 
     struct vm_node node;
     struct vm_thp thp;
-    uint32_t npools; /* entries in the hugetlb pool array */
+    uint32_t npools;  /* entries in the hugetlb pool array */
+    uint32_t ngroups; /* entries in the group array */
+    uint32_t nexited; /* entries in the exited ring */
     uint32_t reserved1;
 
     uint64_t procs_off;   /* struct vm_process[nprocs], sorted by pid */
     uint64_t vmas_off;    /* struct vm_vma[nvmas], grouped by process, in address order */
     uint64_t deep_off;    /* int32_t[ndeep]: pids the per-VMA tier visited in this scan */
     uint64_t pools_off;   /* struct vm_hugepool[npools], by size then node (global first) */
+    uint64_t groups_off;  /* struct vm_group[ngroups], by group_by */
+    uint64_t exited_off;  /* struct vm_exited[nexited], newest first */
     uint64_t strings_off; /* string table */
     uint64_t strings_len;
 };
@@ -246,6 +300,12 @@ static inline const struct vm_vma *vm_snapshot_vmas(const struct vm_snapshot *s,
 }
 static inline const struct vm_hugepool *vm_snapshot_pools(const struct vm_snapshot *s) {
     return (const struct vm_hugepool *)((const char *)s + s->pools_off);
+}
+static inline const struct vm_group *vm_snapshot_groups(const struct vm_snapshot *s) {
+    return (const struct vm_group *)((const char *)s + s->groups_off);
+}
+static inline const struct vm_exited *vm_snapshot_exited(const struct vm_snapshot *s) {
+    return (const struct vm_exited *)((const char *)s + s->exited_off);
 }
 static inline const int32_t *vm_snapshot_deep_pids(const struct vm_snapshot *s) {
     return (const int32_t *)((const char *)s + s->deep_off);
@@ -281,3 +341,4 @@ char *vm_process_id(const struct vm_process *p, char *buf, size_t len);
 const char *vm_kind_name(int kind);
 const char *vm_source_name(int source);
 const char *vm_cap_name(int cap);
+const char *vm_group_by_name(int by);

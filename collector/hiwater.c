@@ -1,0 +1,318 @@
+/* hiwater.c: groups (comm, unit, cgroup, user, the whole host) with the peaks they reach
+ * together, and the processes that exited, kept across snapshots.
+ *
+ * The kernel keeps each process's own peak (VmHWM) but no group's: ten workers peaking at
+ * different times sum to less than the sum of their peaks. The observed group peak is the
+ * largest sum of the members' VmRSS seen in one snapshot. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector/hiwater.h"
+#include "vmatlas/limits.h"
+#include "vmatlas/macros.h"
+
+/* (by, key) -> index into the builder's group array; keys are interned string offsets, so
+ * equal strings have equal keys. Open addressing, power-of-two size. */
+struct group_index {
+    uint64_t *slots; /* (by + 1) << 32 | key, 0 = empty */
+    uint32_t *where;
+    size_t n;
+};
+
+static int index_init(struct group_index *ix, size_t want) {
+    size_t n = 64;
+    while (n < want * 2)
+        n *= 2;
+    ix->slots = calloc(n, sizeof(*ix->slots));
+    ix->where = calloc(n, sizeof(*ix->where));
+    ix->n = n;
+    return ix->slots && ix->where ? 0 : -ENOMEM;
+}
+
+static void index_free(struct group_index *ix) {
+    free(ix->slots);
+    free(ix->where);
+}
+
+static uint64_t slot_key(int by, uint32_t key) {
+    return ((uint64_t)(by + 1) << 32) | key;
+}
+
+static int index_grow(struct group_index *ix) {
+    struct group_index bigger;
+    if (index_init(&bigger, ix->n) < 0) {
+        index_free(&bigger);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < ix->n; i++) {
+        if (!ix->slots[i])
+            continue;
+        size_t k = (ix->slots[i] * 0x9e3779b97f4a7c15ull) >> 7 & (bigger.n - 1);
+        while (bigger.slots[k])
+            k = (k + 1) & (bigger.n - 1);
+        bigger.slots[k] = ix->slots[i];
+        bigger.where[k] = ix->where[i];
+    }
+    index_free(ix);
+    *ix = bigger;
+    return 0;
+}
+
+/* The group (by, key) of the builder, added (empty) when missing. *ret is an index. */
+static int group_get(struct snap_builder *b, struct group_index *ix, int by, uint32_t key,
+                     size_t *ret) {
+    uint64_t sk = slot_key(by, key);
+    size_t k = (sk * 0x9e3779b97f4a7c15ull) >> 7 & (ix->n - 1);
+    for (; ix->slots[k]; k = (k + 1) & (ix->n - 1))
+        if (ix->slots[k] == sk) {
+            *ret = ix->where[k];
+            return 0;
+        }
+    size_t n;
+    (void)snap_builder_groups(b, &n);
+    struct vm_group g = {.key = key, .by = (uint8_t)by};
+    int r = snap_builder_add_group(b, &g);
+    if (r < 0)
+        return r;
+    ix->slots[k] = sk;
+    ix->where[k] = (uint32_t)n;
+    *ret = n;
+    if ((n + 1) * 2 > ix->n)
+        return index_grow(ix);
+    return 0;
+}
+
+/* The group keys of a process, interned in the builder. For "user" an unnamed uid is its
+ * number; a process without a unit is in the unit group null. */
+static int keys_of(struct snap_builder *b, uint32_t comm, uint32_t unit, uint32_t cgroup,
+                   uint32_t user, bool has_uid, uint32_t uid, uint32_t keys[_VM_GROUP_MAX]) {
+    keys[VM_GROUP_COMM] = comm;
+    keys[VM_GROUP_UNIT] = unit;
+    keys[VM_GROUP_CGROUP] = cgroup;
+    keys[VM_GROUP_USER] = user;
+    keys[VM_GROUP_NONE] = 0;
+    if (!user && has_uid) {
+        char num[16];
+        int n = snprintf(num, sizeof(num), "%u", uid);
+        return snap_builder_intern(b, num, (size_t)n, &keys[VM_GROUP_USER]);
+    }
+    return 0;
+}
+
+/* A string of prev, interned into the builder. */
+static int reintern(struct snap_builder *b, const struct vm_snapshot *prev, uint32_t off,
+                    uint32_t *ret) {
+    const char *str = vm_snapshot_str(prev, off);
+    return snap_builder_intern(b, str ? str : "", str ? strlen(str) : 0, ret);
+}
+
+struct ident {
+    int32_t pid;
+    uint64_t starttime;
+};
+
+static int cmp_ident(const void *a, const void *b) {
+    const struct ident *x = a, *y = b;
+    if (x->pid != y->pid)
+        return (x->pid > y->pid) - (x->pid < y->pid);
+    return (x->starttime > y->starttime) - (x->starttime < y->starttime);
+}
+
+static uint64_t mem_or_0(const struct vm_process *p, enum vm_mem_field f) {
+    return vm_process_has_memory(p, f) ? p->memory[f] : 0;
+}
+
+/* Groups of the processes now in the builder. */
+static int add_members(struct snap_builder *b, struct group_index *ix) {
+    size_t nprocs = snap_builder_nprocs(b);
+    for (size_t i = 0; i < nprocs; i++) {
+        const struct vm_process p = *snap_builder_process(b, i);
+        if (p.flags & VM_PROC_KTHREAD)
+            continue;
+        uint32_t keys[_VM_GROUP_MAX];
+        int r = keys_of(b, p.comm, p.unit, p.cgroup, p.user, p.flags & VM_PROC_UID, p.uid, keys);
+        if (r < 0)
+            return r;
+        for (int by = 0; by < _VM_GROUP_MAX; by++) {
+            size_t gi, n;
+            if ((r = group_get(b, ix, by, keys[by], &gi)) < 0)
+                return r;
+            struct vm_group *g = &snap_builder_groups(b, &n)[gi];
+            uint64_t hwm = mem_or_0(&p, VM_MEM_VM_HWM), peak = mem_or_0(&p, VM_MEM_VM_PEAK);
+            g->processes++;
+            g->rss += mem_or_0(&p, VM_MEM_VM_RSS);
+            g->vm_hwm_sum += hwm;
+            /* Ties go to the lowest pid, whatever order /proc listed them in. */
+            if (!g->vm_hwm_max_pid || hwm > g->vm_hwm_max ||
+                (hwm == g->vm_hwm_max && p.pid < g->vm_hwm_max_pid)) {
+                g->vm_hwm_max = hwm;
+                g->vm_hwm_max_pid = p.pid;
+            }
+            if (peak > g->vm_peak_max)
+                g->vm_peak_max = peak;
+        }
+    }
+    return 0;
+}
+
+/* Peaks and exit counts of prev's groups. */
+static int carry_groups(struct snap_builder *b, struct group_index *ix,
+                        const struct vm_snapshot *prev) {
+    const struct vm_group *old = vm_snapshot_groups(prev);
+    for (uint32_t i = 0; i < prev->ngroups; i++) {
+        uint32_t key;
+        size_t gi, n;
+        int r = reintern(b, prev, old[i].key, &key);
+        if (r < 0 || (r = group_get(b, ix, old[i].by, key, &gi)) < 0)
+            return r;
+        struct vm_group *g = &snap_builder_groups(b, &n)[gi];
+        g->exited += old[i].exited;
+        if (old[i].exited_vm_hwm_max > g->exited_vm_hwm_max)
+            g->exited_vm_hwm_max = old[i].exited_vm_hwm_max;
+        if (old[i].observed_rss_peak_at_ms &&
+            (old[i].observed_rss_peak > g->observed_rss_peak || !g->observed_rss_peak_at_ms)) {
+            g->observed_rss_peak = old[i].observed_rss_peak;
+            g->observed_rss_peak_at_ms = old[i].observed_rss_peak_at_ms;
+        }
+    }
+    return 0;
+}
+
+/* Processes of prev that are not in the builder any more: exit records, and their groups'
+ * exit counts. */
+static int record_exits(struct snap_builder *b, struct group_index *ix,
+                        const struct vm_snapshot *prev, uint64_t now_ms, uint32_t exited_max) {
+    size_t nprocs = snap_builder_nprocs(b);
+    _cleanup_free_ struct ident *now = malloc_array(nprocs, sizeof(*now));
+    if (!now)
+        return -ENOMEM;
+    for (size_t i = 0; i < nprocs; i++) {
+        const struct vm_process *p = snap_builder_process(b, i);
+        now[i] = (struct ident){p->pid, p->starttime};
+    }
+    qsort(now, nprocs, sizeof(*now), cmp_ident);
+
+    const struct vm_process *procs = vm_snapshot_procs(prev);
+    for (uint32_t i = 0; i < prev->nprocs; i++) {
+        const struct vm_process *p = &procs[i];
+        struct ident id = {p->pid, p->starttime};
+        if ((p->flags & VM_PROC_KTHREAD) || bsearch(&id, now, nprocs, sizeof(id), cmp_ident))
+            continue;
+        struct vm_exited e = {
+            .pid = p->pid,
+            .starttime = p->starttime,
+            .start_time_ms = p->start_time_ms,
+            .exited_by_ms = now_ms,
+            .vm_hwm = p->last_vm_hwm,
+            .vm_peak = p->last_vm_peak,
+            .observed_rss_max = p->observed_rss_max,
+            .observed_rss_max_at_ms = p->observed_rss_max_at_ms,
+            .flags = ((p->flags & VM_PROC_LAST_HWM) ? VM_EXITED_HWM : 0) |
+                     ((p->flags & VM_PROC_LAST_PEAK) ? VM_EXITED_PEAK : 0),
+        };
+        uint32_t cgroup, user, keys[_VM_GROUP_MAX];
+        int r;
+        if ((r = reintern(b, prev, p->comm, &e.comm)) < 0 ||
+            (r = reintern(b, prev, p->unit, &e.unit)) < 0 ||
+            (r = reintern(b, prev, p->cgroup, &cgroup)) < 0 ||
+            (r = reintern(b, prev, p->user, &user)) < 0 ||
+            (r = keys_of(b, e.comm, e.unit, cgroup, user, p->flags & VM_PROC_UID, p->uid,
+                         keys)) < 0)
+            return r;
+        for (int by = 0; by < _VM_GROUP_MAX; by++) {
+            size_t gi, n;
+            if ((r = group_get(b, ix, by, keys[by], &gi)) < 0)
+                return r;
+            struct vm_group *g = &snap_builder_groups(b, &n)[gi];
+            g->exited++;
+            if (e.vm_hwm > g->exited_vm_hwm_max)
+                g->exited_vm_hwm_max = e.vm_hwm;
+        }
+        if (snap_builder_nexited(b) < exited_max && (r = snap_builder_add_exited(b, &e)) < 0)
+            return r;
+    }
+    /* The newest exits are these (in pid order); then the older ring. */
+    const struct vm_exited *old = vm_snapshot_exited(prev);
+    for (uint32_t i = 0; i < prev->nexited && snap_builder_nexited(b) < exited_max; i++) {
+        struct vm_exited e = old[i];
+        int r;
+        if ((r = reintern(b, prev, old[i].comm, &e.comm)) < 0 ||
+            (r = reintern(b, prev, old[i].unit, &e.unit)) < 0 ||
+            (r = snap_builder_add_exited(b, &e)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+struct prune {
+    uint64_t cutoff_at[_VM_GROUP_MAX];
+    bool active[_VM_GROUP_MAX];
+};
+
+static bool keep_group(const struct vm_group *g, void *userdata) {
+    const struct prune *pr = userdata;
+    return g->processes > 0 || !pr->active[g->by] ||
+           g->observed_rss_peak_at_ms > pr->cutoff_at[g->by];
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Bound each way of grouping to VM_GROUPS_PER_BY_MAX groups: memberless groups whose peak is
+ * oldest go first. */
+static int prune_groups(struct snap_builder *b) {
+    size_t n;
+    struct vm_group *groups = snap_builder_groups(b, &n);
+    size_t count[_VM_GROUP_MAX] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[groups[i].by]++;
+    struct prune pr = {0};
+    for (int by = 0; by < _VM_GROUP_MAX; by++) {
+        if (count[by] <= VM_GROUPS_PER_BY_MAX)
+            continue;
+        _cleanup_free_ uint64_t *ats = malloc_array(count[by], sizeof(*ats));
+        if (!ats)
+            return -ENOMEM;
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++)
+            if (groups[i].by == by && groups[i].processes == 0)
+                ats[m++] = groups[i].observed_rss_peak_at_ms;
+        size_t excess = count[by] - VM_GROUPS_PER_BY_MAX;
+        if (m == 0)
+            continue;
+        qsort(ats, m, sizeof(*ats), cmp_u64);
+        pr.active[by] = true;
+        pr.cutoff_at[by] = ats[(excess < m ? excess : m) - 1];
+    }
+    snap_builder_filter_groups(b, keep_group, &pr);
+    return 0;
+}
+
+int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev, uint64_t now_ms,
+                   uint32_t exited_max) {
+    struct group_index ix = {0};
+    int r = index_init(&ix, snap_builder_nprocs(b) + (prev ? prev->ngroups : 0));
+    if (r == 0)
+        r = add_members(b, &ix);
+    if (r == 0 && prev)
+        r = carry_groups(b, &ix, prev);
+    if (r == 0 && prev)
+        r = record_exits(b, &ix, prev, now_ms, exited_max);
+    index_free(&ix);
+    if (r < 0)
+        return r;
+    size_t n;
+    struct vm_group *groups = snap_builder_groups(b, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct vm_group *g = &groups[i];
+        if (g->processes > 0 && (g->rss > g->observed_rss_peak || !g->observed_rss_peak_at_ms)) {
+            g->observed_rss_peak = g->rss;
+            g->observed_rss_peak_at_ms = now_ms;
+        }
+    }
+    return prune_groups(b);
+}

@@ -94,6 +94,7 @@ int main(int argc, char **argv) {
         .procfs_root = cfg.procfs_root,
         .sysfs_root = cfg.sysfs_root,
         .deep_budget_ns = config_deep_budget_ns(&cfg),
+        .exited_max = cfg.exited_max,
     };
     _cleanup_collector_ struct vm_collector *collector = NULL;
     r = vm_collector_new(&co, &collector);

@@ -10,6 +10,7 @@
 
 #include "collector/parse.h"
 #include "daemon/options.h"
+#include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:9477"
@@ -126,6 +127,16 @@ static int set_top_k(struct vm_config *cfg, const char *v, char *err, size_t err
     return 0;
 }
 
+static int set_exited_max(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                          const char *name) {
+    uint64_t n;
+    if (!v || parse_u64(v, strlen(v), &n) < 0 || n < 1 || n > VM_EXITED_MAX)
+        return fail(err, errlen, "%s must be an integer from 1 to %u, not \"%s\"", name,
+                    VM_EXITED_MAX, v ? v : "");
+    cfg->exited_max = (uint32_t)n;
+    return 0;
+}
+
 static int set_budget(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                       const char *name) {
     uint64_t bp;
@@ -205,6 +216,7 @@ static const struct option_def options[] = {
     {"format", required_argument, set_format, false, "json|prometheus", "output of --once (default json)"},
     {"metrics-top-k", required_argument, set_top_k, true, "N", "per-process series for the top N by RSS (default 20, 0 = none)"},
     {"deep-walk-budget", required_argument, set_budget, true, "PERCENT", "CPU share of one core for per-VMA reads (default 5)"},
+    {"exited-max", required_argument, set_exited_max, true, "N", "exited processes remembered with their peaks (default 1000)"},
     {"redact-addresses", optional_argument, set_redact, true, "[=BOOL]", "serve addresses as null"},
     {"check-config", no_argument, set_check_config, false, NULL, "validate the configuration and exit"},
     {"version", no_argument, NULL, false, NULL, "print the version and exit"},
@@ -265,6 +277,7 @@ static void set_defaults(struct vm_config *cfg) {
         .interval_ms = 10000,
         .metrics_top_k = 20,
         .deep_walk_budget_bp = 500,
+        .exited_max = VM_EXITED_DEFAULT,
         .format = OUTPUT_JSON,
     };
 }

@@ -22,6 +22,7 @@ struct vm_config {
     uint32_t metrics_top_k;       /* --metrics-top-k N (default 20) */
     uint32_t deep_walk_budget_bp; /* --deep-walk-budget PERCENT, in basis points (default 500) */
     bool redact_addresses;        /* --redact-addresses[=true|false] */
+    uint32_t exited_max;          /* --exited-max N: exited processes remembered (1000) */
     bool check_config;            /* --check-config: validate and exit */
 };
 

@@ -38,6 +38,10 @@
 #define CACHE_ENTRY_MAX (8u << 20)  /* bigger bodies are rendered for each request */
 #define GZIP_MIN 1024u
 #define LISTEN_MAX 16u
+/* A process with more VMAs than this has its VMA documents streamed (about 700 bytes of JSON a
+ * VMA): rendered piece by piece while the client reads, never whole in memory. */
+#define STREAM_VMAS_MIN 16384u
+#define STREAM_CHUNK_VMAS 256u
 
 struct cached {
     char *key;
@@ -414,6 +418,150 @@ static enum MHD_Result serve_doc(struct api_server *s, struct MHD_Connection *co
     return ret;
 }
 
+/* --- streamed documents ------------------------------------------------------------------
+ * The VMA list of a huge process (a 65,530-VMA process is about 45 MB of JSON) is written while
+ * the client reads it, STREAM_CHUNK_VMAS VMAs at a time, with chunked transfer encoding. Such a
+ * body is compact whatever ?pretty says and has no ETag or gzip variant. */
+
+struct vma_stream {
+    struct generation *gen; /* keeps the snapshot alive while streaming */
+    const struct vm_process *proc;
+    struct render_opts ro;
+    bool residency; /* /residency rather than /vmas */
+    uint32_t next;  /* next VMA to render */
+    int stage;      /* 0 head, 1 VMAs, 2 tail, 3 done */
+    char *buf;
+    size_t len, off;
+};
+
+static int stream_append(struct vma_stream *st, const char *text, size_t n) {
+    char *p = realloc(st->buf, st->len + n);
+    if (!p)
+        return -ENOMEM;
+    memcpy(p + st->len, text, n);
+    st->buf = p;
+    st->len += n;
+    return 0;
+}
+
+static int stream_append_json(struct vma_stream *st, json_t *v) {
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+                                       JSON_REAL_PRECISION(9))
+                   : NULL;
+    json_decref(v);
+    if (!text)
+        return -ENOMEM;
+    int r = stream_append(st, text, strlen(text));
+    free(text);
+    return r;
+}
+
+/* The next piece of the document into st->buf. */
+static int stream_fill(struct vma_stream *st) {
+    const struct vm_snapshot *snap = st->gen->snap;
+    const struct vm_process *p = st->proc;
+    char id[48];
+    int r = 0;
+    free(st->buf);
+    st->buf = NULL;
+    st->len = st->off = 0;
+    switch (st->stage) {
+    case 0: /* members in sorted order, as a JSON_SORT_KEYS dump would write them */
+        (void)snprintf(id, sizeof(id), "{\"id\":\"%d:%llu\",\"pid\":%d,", p->pid,
+                       (unsigned long long)p->starttime, p->pid);
+        r = stream_append(st, id, strlen(id));
+        if (r == 0 && st->residency) {
+            r = stream_append(st, "\"residency\":", 12);
+            if (r == 0)
+                r = stream_append_json(st, render_process_residency(snap, p));
+            if (r == 0)
+                r = stream_append(st, ",", 1);
+        }
+        if (r == 0)
+            r = stream_append(st, "\"snapshot\":", 11);
+        if (r == 0)
+            r = stream_append_json(st, render_snapshot_ref(snap));
+        if (r == 0)
+            r = stream_append(st, ",\"vmas\":[", 9);
+        st->stage = 1;
+        break;
+    case 1: {
+        const struct vm_vma *v = vm_snapshot_vmas(snap, p);
+        uint32_t end = st->next + STREAM_CHUNK_VMAS;
+        for (; r == 0 && st->next < p->vma_n && st->next < end; st->next++) {
+            if (st->next > 0)
+                r = stream_append(st, ",", 1);
+            json_t *e;
+            if (st->residency) {
+                const char *name = vm_snapshot_str(snap, v[st->next].name);
+                e = json_pack("{s:o, s:o, s:s?, s:o, s:o}",
+                              "start", json_address(v[st->next].start, st->ro.redact_addresses),
+                              "end", json_address(v[st->next].end, st->ro.redact_addresses),
+                              "kind", vm_kind_name(v[st->next].kind),
+                              "name", name ? json_kernel_string(name) : json_null(),
+                              "residency", render_vma_residency(&v[st->next]));
+            } else {
+                e = render_vma(snap, &v[st->next], &st->ro);
+            }
+            if (r == 0)
+                r = stream_append_json(st, e);
+            else
+                json_decref(e);
+        }
+        if (st->next >= p->vma_n)
+            st->stage = 2;
+        break;
+    }
+    case 2:
+        r = stream_append(st, "]}", 2);
+        st->stage = 3;
+        break;
+    }
+    return r;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
+    (void)pos;
+    struct vma_stream *st = cls;
+    while (st->off == st->len) {
+        if (st->stage == 3)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        if (stream_fill(st) < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = st->len - st->off < max ? st->len - st->off : max;
+    memcpy(out, st->buf + st->off, n);
+    st->off += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls) {
+    struct vma_stream *st = cls;
+    generation_unref(st->gen);
+    free(st->buf);
+    free(st);
+}
+
+static enum MHD_Result serve_stream(struct MHD_Connection *conn, struct generation *g,
+                                    const struct doc *d) {
+    struct vma_stream *st = calloc(1, sizeof(*st));
+    if (!st)
+        return MHD_NO;
+    st->gen = generation_ref(g);
+    st->proc = d->proc;
+    st->ro = d->ro;
+    st->residency = d->kind == DOC_RESIDENCY;
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st, stream_free);
+    if (!r) {
+        stream_free(st);
+        return MHD_NO;
+    }
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return queue(conn, MHD_HTTP_OK, r);
+}
+
 /* --- routing ----------------------------------------------------------------------------- */
 
 /* Check that every parameter is one of the allowed names; handle "pretty". */
@@ -596,6 +744,8 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
         return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet");
     if (make_key(key, sizeof(key), d.kind == DOC_OPENMETRICS ? "/metrics#om" : url, &ps) < 0)
         return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target too long");
+    if ((d.kind == DOC_VMAS || d.kind == DOC_RESIDENCY) && d.proc->vma_n > STREAM_VMAS_MIN)
+        return serve_stream(conn, g, &d);
     return serve_doc(s, conn, g, key, &d);
 }
 

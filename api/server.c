@@ -909,11 +909,13 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, answer, s,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, o->connection_limit ? o->connection_limit : 1024u,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit ? o->per_ip_limit : 256u,
+        /* Each connection holds its memory pool while kept alive (MHD zeroes it between
+         * requests, so all of it stays resident): 128 x 32 KiB = 4 MiB at most. */
+        MHD_OPTION_CONNECTION_LIMIT, o->connection_limit ? o->connection_limit : 128u,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit ? o->per_ip_limit : 64u,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30u,
-        /* Request line (8 KiB) and headers (16 KiB) must fit, with room to spare. */
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(48u << 10),
+        /* Request line (8 KiB) and headers (16 KiB) must fit. */
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32u << 10),
         MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,

@@ -309,8 +309,8 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
         "Sum of the resident set sizes (VmRSS) of the processes with this comm.",
         "Largest peak resident set size (VmHWM) among the processes with this comm.",
         "Processes with this comm (kernel threads excluded).",
-        "Largest sum of the resident set sizes of the processes with this comm seen in one "
-        "snapshot (the group's own high-water mark)."};
+        ("Largest sum of the resident set sizes of the processes with this comm seen in one "
+         "snapshot (the group's own high-water mark).")};
     for (int g = 0; g < 4; g++) {
         family(f, o->openmetrics, group_names[g], "gauge", group_help[g]);
         for (size_t i = 0; i < nusers;) {

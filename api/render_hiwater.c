@@ -26,6 +26,10 @@ static int cmp_group(const void *a, const void *b) {
 }
 
 static json_t *render_group(const struct vm_group *g, const char *key) {
+    /* A comm is always a string (empty when stat could not be read), as in the summaries;
+     * other keys are null when there is none (no unit, the whole host). */
+    if (!key && g->by == VM_GROUP_COMM)
+        key = "";
     return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
                      "key", key ? json_kernel_string(key) : json_null(),
                      "processes", (json_int_t)g->processes,

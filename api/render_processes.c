@@ -494,26 +494,6 @@ int render_processes(const struct vm_snapshot *s, const struct proc_query *q,
     return jstream_finish(&js, ret_body, ret_len);
 }
 
-int render_vmas_doc(const struct vm_snapshot *s, const struct vm_process *p,
-                    const struct render_opts *o, char **ret_body, size_t *ret_len) {
-    char id[32];
-    if (!o)
-        o = &default_opts;
-    struct jstream js;
-    jstream_init(&js, o->pretty);
-    jstream_begin_object(&js);
-    jstream_member(&js, "id", json_string(vm_process_id(p, id, sizeof(id))));
-    jstream_member(&js, "pid", json_integer(p->pid));
-    jstream_member(&js, "snapshot", render_snapshot_ref(s));
-    jstream_begin_array(&js, "vmas");
-    const struct vm_vma *v = vm_snapshot_vmas(s, p);
-    for (uint32_t i = 0; i < p->vma_n && js.err == 0; i++)
-        jstream_element(&js, render_vma(s, &v[i], o));
-    jstream_end_array(&js);
-    jstream_end_object(&js);
-    return jstream_finish(&js, ret_body, ret_len);
-}
-
 /* --- dumping ---------------------------------------------------------------------------- */
 
 struct dump_buf {

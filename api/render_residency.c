@@ -8,7 +8,6 @@
 #include <errno.h>
 
 #include "api/json.h"
-#include "api/jstream.h"
 #include "api/render.h"
 #include "api/utf8.h"
 
@@ -105,31 +104,4 @@ json_t *render_process_residency(const struct vm_snapshot *s, const struct vm_pr
     r.has_exclusive = rollup_sum(p, exclusive, 3, &r.exclusive);
     uint64_t size = vm_process_has_memory(p, VM_MEM_VM_SIZE) ? p->memory[VM_MEM_VM_SIZE] : 0;
     return render(&r, size, "smaps", s->collected_at_ms);
-}
-
-int render_residency_doc(const struct vm_snapshot *s, const struct vm_process *p,
-                         const struct render_opts *o, char **ret_body, size_t *ret_len) {
-    char id[32];
-    bool redact = o && o->redact_addresses;
-    struct jstream js;
-    jstream_init(&js, o && o->pretty);
-    jstream_begin_object(&js);
-    jstream_member(&js, "id", json_string(vm_process_id(p, id, sizeof(id))));
-    jstream_member(&js, "pid", json_integer(p->pid));
-    jstream_member(&js, "residency", render_process_residency(s, p));
-    jstream_member(&js, "snapshot", render_snapshot_ref(s));
-    jstream_begin_array(&js, "vmas");
-    const struct vm_vma *v = vm_snapshot_vmas(s, p);
-    for (uint32_t i = 0; i < p->vma_n && js.err == 0; i++) {
-        const char *name = vm_snapshot_str(s, v[i].name);
-        jstream_element(&js, json_pack("{s:o, s:o, s:s?, s:o, s:o}",
-                                       "start", json_address(v[i].start, redact),
-                                       "end", json_address(v[i].end, redact),
-                                       "kind", vm_kind_name(v[i].kind),
-                                       "name", name ? json_kernel_string(name) : json_null(),
-                                       "residency", render_vma_residency(&v[i])));
-    }
-    jstream_end_array(&js);
-    jstream_end_object(&js);
-    return jstream_finish(&js, ret_body, ret_len);
 }

@@ -22,12 +22,14 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "api/gzip.h"
 #include "api/json.h"
 #include "api/render.h"
 #include "api/server.h"
 #include "api/utf8.h"
+#include "api/vma_doc.h"
 #include "vmatlas/macros.h"
 
 #define URL_MAX 8192u               /* request target, query included (else 414) */
@@ -45,8 +47,9 @@
 
 struct cached {
     char *key;
-    struct MHD_Response *plain, *gz, *not_modified;
-    char etag[64];
+    struct MHD_Response *plain, *gz;                 /* identity and gzip bodies */
+    struct MHD_Response *not_modified, *not_modified_gz; /* 304s with each variant's ETag */
+    char etag[64], etag_gz[72];
     size_t bytes;
     uint64_t used; /* LRU tick */
 };
@@ -116,6 +119,8 @@ static void cached_clear(struct cached *c) {
         MHD_destroy_response(c->gz);
     if (c->not_modified)
         MHD_destroy_response(c->not_modified);
+    if (c->not_modified_gz)
+        MHD_destroy_response(c->not_modified_gz);
     memset(c, 0, sizeof(*c));
 }
 
@@ -232,12 +237,6 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-static int cmp_param(const void *a, const void *b) {
-    const struct param *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : strcmp(x->value ? x->value : "", y->value ? y->value : "");
-}
-
 /* What to render, decided by the router; the render step runs under the generation lock. */
 enum doc_kind {
     DOC_NODE, DOC_PROCESSES, DOC_PROCESS, DOC_VMAS, DOC_RESIDENCY, DOC_HUGEPAGES, DOC_HIWATER,
@@ -345,7 +344,10 @@ static int cache_fill(struct api_server *s, struct generation *g, const char *ke
         cached_clear(c);
         return -ENOMEM;
     }
+    /* Strong ETags differ between the identity and the gzip variant (RFC 9110 8.8.3). */
     (void)snprintf(c->etag, sizeof(c->etag), "\"%s-%llu-%016llx\"", s->instance,
+                   (unsigned long long)g->snap->seq, (unsigned long long)fnv64(key));
+    (void)snprintf(c->etag_gz, sizeof(c->etag_gz), "\"%s-%llu-%016llx-gz\"", s->instance,
                    (unsigned long long)g->snap->seq, (unsigned long long)fnv64(key));
     bool vary_accept = d->kind == DOC_METRICS || d->kind == DOC_OPENMETRICS;
     add_cache_headers(c->plain, c->etag, vary_accept);
@@ -355,10 +357,18 @@ static int cache_fill(struct api_server *s, struct generation *g, const char *ke
     size_t gzlen;
     if (len >= GZIP_MIN && gzip_compress(body, len, &gz, &gzlen) == 0) {
         c->gz = response_from(gz, gzlen, doc_type(d->kind));
-        if (c->gz) {
+        c->not_modified_gz = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        if (c->gz && c->not_modified_gz) {
             (void)MHD_add_response_header(c->gz, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-            add_cache_headers(c->gz, c->etag, vary_accept);
+            add_cache_headers(c->gz, c->etag_gz, vary_accept);
+            add_cache_headers(c->not_modified_gz, c->etag_gz, vary_accept);
             c->bytes += gzlen;
+        } else { /* serve identity only */
+            if (c->gz)
+                MHD_destroy_response(c->gz);
+            if (c->not_modified_gz)
+                MHD_destroy_response(c->not_modified_gz);
+            c->gz = c->not_modified_gz = NULL;
         }
     }
     return 0;
@@ -408,10 +418,12 @@ static enum MHD_Result serve_doc(struct api_server *s, struct MHD_Connection *co
         c = once.bytes <= CACHE_ENTRY_MAX ? cache_insert(g, &once) : &once;
     }
     c->used = ++g->tick;
-    if (etag_matches(inm, c->etag))
-        ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED, c->not_modified);
+    bool gz = gzip && c->gz;
+    if (etag_matches(inm, gz ? c->etag_gz : c->etag))
+        ret = MHD_queue_response(conn, MHD_HTTP_NOT_MODIFIED,
+                                 gz ? c->not_modified_gz : c->not_modified);
     else
-        ret = MHD_queue_response(conn, MHD_HTTP_OK, gzip && c->gz ? c->gz : c->plain);
+        ret = MHD_queue_response(conn, MHD_HTTP_OK, gz ? c->gz : c->plain);
     if (c == &once)
         cached_clear(&once);
     pthread_mutex_unlock(&g->lock);
@@ -419,126 +431,90 @@ static enum MHD_Result serve_doc(struct api_server *s, struct MHD_Connection *co
 }
 
 /* --- streamed documents ------------------------------------------------------------------
- * The VMA list of a huge process (a 65,530-VMA process is about 45 MB of JSON) is written while
- * the client reads it, STREAM_CHUNK_VMAS VMAs at a time, with chunked transfer encoding. Such a
- * body is compact whatever ?pretty says and has no ETag or gzip variant. */
+ * The VMA documents of a huge process (a 65,530-VMA process is about 40 MB of JSON) are written
+ * while the client reads them, STREAM_CHUNK_VMAS VMAs at a time, with chunked transfer encoding,
+ * gzip-compressed on the fly when the client accepts it. They are the same bytes as a whole
+ * rendering (vma_doc), but have no ETag: they are not kept. */
 
 struct vma_stream {
     struct generation *gen; /* keeps the snapshot alive while streaming */
-    const struct vm_process *proc;
-    struct render_opts ro;
-    bool residency; /* /residency rather than /vmas */
-    uint32_t next;  /* next VMA to render */
-    int stage;      /* 0 head, 1 VMAs, 2 tail, 3 done */
-    char *buf;
-    size_t len, off;
+    struct vma_doc doc;
+    bool more;        /* the writer has more to write */
+    bool gzip;
+    bool finished;    /* gzip trailer written */
+    z_stream z;
+    char *out;        /* compressed bytes not yet handed to MHD */
+    size_t out_len, out_off, out_cap;
+    size_t text_off;  /* plain bytes of doc.js already handed to MHD */
 };
 
-static int stream_append(struct vma_stream *st, const char *text, size_t n) {
-    char *p = realloc(st->buf, st->len + n);
-    if (!p)
-        return -ENOMEM;
-    memcpy(p + st->len, text, n);
-    st->buf = p;
-    st->len += n;
+/* Compress everything the writer produced (finishing the stream at the end). */
+static int stream_deflate(struct vma_stream *st) {
+    st->z.next_in = (Bytef *)st->doc.js.data;
+    st->z.avail_in = (uInt)st->doc.js.len;
+    st->out_len = st->out_off = 0;
+    for (;;) {
+        if (st->out_cap - st->out_len < 16384) {
+            size_t cap = st->out_cap ? st->out_cap * 2 : 65536;
+            char *p = realloc(st->out, cap);
+            if (!p)
+                return -ENOMEM;
+            st->out = p;
+            st->out_cap = cap;
+        }
+        st->z.next_out = (Bytef *)st->out + st->out_len;
+        st->z.avail_out = (uInt)(st->out_cap - st->out_len);
+        int r = deflate(&st->z, st->more ? Z_NO_FLUSH : Z_FINISH);
+        st->out_len = st->out_cap - st->z.avail_out;
+        if (r == Z_STREAM_END) {
+            st->finished = true;
+            break;
+        }
+        if (r != Z_OK && r != Z_BUF_ERROR)
+            return -EIO;
+        if (st->z.avail_in == 0 && (st->more || st->z.avail_out > 0))
+            break;
+    }
+    st->doc.js.len = 0;
     return 0;
-}
-
-static int stream_append_json(struct vma_stream *st, json_t *v) {
-    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
-                                       JSON_REAL_PRECISION(9))
-                   : NULL;
-    json_decref(v);
-    if (!text)
-        return -ENOMEM;
-    int r = stream_append(st, text, strlen(text));
-    free(text);
-    return r;
-}
-
-/* The next piece of the document into st->buf. */
-static int stream_fill(struct vma_stream *st) {
-    const struct vm_snapshot *snap = st->gen->snap;
-    const struct vm_process *p = st->proc;
-    char id[48];
-    int r = 0;
-    free(st->buf);
-    st->buf = NULL;
-    st->len = st->off = 0;
-    switch (st->stage) {
-    case 0: /* members in sorted order, as a JSON_SORT_KEYS dump would write them */
-        (void)snprintf(id, sizeof(id), "{\"id\":\"%d:%llu\",\"pid\":%d,", p->pid,
-                       (unsigned long long)p->starttime, p->pid);
-        r = stream_append(st, id, strlen(id));
-        if (r == 0 && st->residency) {
-            r = stream_append(st, "\"residency\":", 12);
-            if (r == 0)
-                r = stream_append_json(st, render_process_residency(snap, p));
-            if (r == 0)
-                r = stream_append(st, ",", 1);
-        }
-        if (r == 0)
-            r = stream_append(st, "\"snapshot\":", 11);
-        if (r == 0)
-            r = stream_append_json(st, render_snapshot_ref(snap));
-        if (r == 0)
-            r = stream_append(st, ",\"vmas\":[", 9);
-        st->stage = 1;
-        break;
-    case 1: {
-        const struct vm_vma *v = vm_snapshot_vmas(snap, p);
-        uint32_t end = st->next + STREAM_CHUNK_VMAS;
-        for (; r == 0 && st->next < p->vma_n && st->next < end; st->next++) {
-            if (st->next > 0)
-                r = stream_append(st, ",", 1);
-            json_t *e;
-            if (st->residency) {
-                const char *name = vm_snapshot_str(snap, v[st->next].name);
-                e = json_pack("{s:o, s:o, s:s?, s:o, s:o}",
-                              "start", json_address(v[st->next].start, st->ro.redact_addresses),
-                              "end", json_address(v[st->next].end, st->ro.redact_addresses),
-                              "kind", vm_kind_name(v[st->next].kind),
-                              "name", name ? json_kernel_string(name) : json_null(),
-                              "residency", render_vma_residency(&v[st->next]));
-            } else {
-                e = render_vma(snap, &v[st->next], &st->ro);
-            }
-            if (r == 0)
-                r = stream_append_json(st, e);
-            else
-                json_decref(e);
-        }
-        if (st->next >= p->vma_n)
-            st->stage = 2;
-        break;
-    }
-    case 2:
-        r = stream_append(st, "]}", 2);
-        st->stage = 3;
-        break;
-    }
-    return r;
 }
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
     (void)pos;
     struct vma_stream *st = cls;
-    while (st->off == st->len) {
-        if (st->stage == 3)
+    for (;;) {
+        const char *src = st->gzip ? st->out : st->doc.js.data;
+        size_t avail = st->gzip ? st->out_len - st->out_off : st->doc.js.len - st->text_off;
+        if (avail > 0) {
+            size_t n = avail < max ? avail : max;
+            memcpy(out, src + (st->gzip ? st->out_off : st->text_off), n);
+            if (st->gzip)
+                st->out_off += n;
+            else
+                st->text_off += n;
+            return (ssize_t)n;
+        }
+        if (!st->more && (!st->gzip || st->finished))
             return MHD_CONTENT_READER_END_OF_STREAM;
-        if (stream_fill(st) < 0)
+        st->doc.js.len = st->text_off = 0;
+        if (st->more) {
+            int r = vma_doc_step(&st->doc, STREAM_CHUNK_VMAS);
+            if (r < 0)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+            st->more = r > 0;
+        }
+        if (st->gzip && stream_deflate(st) < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
     }
-    size_t n = st->len - st->off < max ? st->len - st->off : max;
-    memcpy(out, st->buf + st->off, n);
-    st->off += n;
-    return (ssize_t)n;
 }
 
 static void stream_free(void *cls) {
     struct vma_stream *st = cls;
+    if (st->gzip)
+        deflateEnd(&st->z);
+    vma_doc_done(&st->doc);
+    free(st->out);
     generation_unref(st->gen);
-    free(st->buf);
     free(st);
 }
 
@@ -548,9 +524,12 @@ static enum MHD_Result serve_stream(struct MHD_Connection *conn, struct generati
     if (!st)
         return MHD_NO;
     st->gen = generation_ref(g);
-    st->proc = d->proc;
-    st->ro = d->ro;
-    st->residency = d->kind == DOC_RESIDENCY;
+    vma_doc_init(&st->doc, g->snap, d->proc, &d->ro, d->kind == DOC_RESIDENCY);
+    st->more = true;
+    st->gzip = gzip_accepted(
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+    if (st->gzip && deflateInit2(&st->z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        st->gzip = false;
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st, stream_free);
     if (!r) {
@@ -559,6 +538,9 @@ static enum MHD_Result serve_stream(struct MHD_Connection *conn, struct generati
     }
     (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
+    if (st->gzip)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     return queue(conn, MHD_HTTP_OK, r);
 }
 
@@ -612,17 +594,38 @@ static bool parse_pretty(struct params *ps) {
     return !ps->bad_pretty;
 }
 
-/* The canonical cache key: path and sorted parameters ("pretty" normalised). */
+/* The canonical cache key: the path, "pretty", then the parameters sorted by name (repeated
+ * names keep their request order, which decides: the last value wins) with '%', '&' and '='
+ * and control bytes of values percent-encoded, so no two different queries share a key. */
 static int make_key(char *buf, size_t len, const char *path, struct params *ps) {
-    qsort(ps->p, ps->n, sizeof(ps->p[0]), cmp_param);
+    size_t order[QUERY_PARAMS_MAX];
+    for (size_t i = 0; i < ps->n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < ps->n; i++) /* insertion sort by name: stable, at most 32 */
+        for (size_t k = i; k > 0 && strcmp(ps->p[order[k - 1]].name, ps->p[order[k]].name) > 0;
+             k--) {
+            size_t t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
     size_t off = (size_t)snprintf(buf, len, "%s?pretty=%d", path, ps->pretty);
     for (size_t i = 0; i < ps->n && off < len; i++) {
-        if (strcmp(ps->p[i].name, "pretty") == 0)
+        const struct param *p = &ps->p[order[i]];
+        if (strcmp(p->name, "pretty") == 0)
             continue;
-        off += (size_t)snprintf(buf + off, len - off, "&%s=%s", ps->p[i].name,
-                                ps->p[i].value ? ps->p[i].value : "");
+        off += (size_t)snprintf(buf + off, len - off, "&%s=", p->name);
+        for (const unsigned char *v = (const unsigned char *)(p->value ? p->value : "");
+             *v && off < len; v++) {
+            if (*v == '%' || *v == '&' || *v == '=' || *v < 0x20)
+                off += (size_t)snprintf(buf + off, len - off, "%%%02X", *v);
+            else
+                buf[off++] = (char)*v;
+        }
     }
-    return off < len ? 0 : -E2BIG;
+    if (off >= len)
+        return -E2BIG;
+    buf[off] = '\0';
+    return 0;
 }
 
 static bool parse_pid(const char *s, size_t n, int32_t *ret) {
@@ -651,7 +654,7 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
                                                  "user",   "unit",  "cgroup", "kthreads", NULL};
     struct params ps = {0};
     enum MHD_Result ret = MHD_NO;
-    char key[URL_MAX + 256];
+    char key[3 * URL_MAX + 256]; /* values are percent-encoded in keys */
 
     (void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &ps);
     parse_pretty(&ps);

@@ -389,7 +389,8 @@ static int plan_deep(struct scan *sc) {
     return 0;
 }
 
-/* Whether the task of dirfd may be read for its mm (top_down needs its personality). */
+/* The task's mmap direction: bottom-up under vm.legacy_va_layout or with ADDR_COMPAT_LAYOUT in
+ * its personality (which needs ptrace-attach access; without it the sysctl decides). */
 static bool read_top_down(struct scan *sc, int dirfd, struct vm_process *p) {
     bool top_down = sc->c->node.legacy_va_layout <= 0;
     size_t len;

@@ -60,17 +60,17 @@ static int index_grow(struct group_index *ix) {
     return 0;
 }
 
-/* The group (by, key) of the builder, added (empty) when missing. *ret is an index. */
+/* The group (by, key) of the builder, added (empty) when missing. The pointer is valid until
+ * the next group is added. */
 static int group_get(struct snap_builder *b, struct group_index *ix, int by, uint32_t key,
-                     size_t *ret) {
+                     struct vm_group **ret) {
     uint64_t sk = slot_key(by, key);
-    size_t k = (sk * 0x9e3779b97f4a7c15ull) >> 7 & (ix->n - 1);
+    size_t n, k = (sk * 0x9e3779b97f4a7c15ull) >> 7 & (ix->n - 1);
     for (; ix->slots[k]; k = (k + 1) & (ix->n - 1))
         if (ix->slots[k] == sk) {
-            *ret = ix->where[k];
+            *ret = &snap_builder_groups(b, &n)[ix->where[k]];
             return 0;
         }
-    size_t n;
     (void)snap_builder_groups(b, &n);
     struct vm_group g = {.key = key, .by = (uint8_t)by};
     int r = snap_builder_add_group(b, &g);
@@ -78,9 +78,9 @@ static int group_get(struct snap_builder *b, struct group_index *ix, int by, uin
         return r;
     ix->slots[k] = sk;
     ix->where[k] = (uint32_t)n;
-    *ret = n;
-    if ((n + 1) * 2 > ix->n)
-        return index_grow(ix);
+    if ((n + 1) * 2 > ix->n && (r = index_grow(ix)) < 0)
+        return r;
+    *ret = &snap_builder_groups(b, &n)[n - 1];
     return 0;
 }
 
@@ -136,10 +136,9 @@ static int add_members(struct snap_builder *b, struct group_index *ix) {
         if (r < 0)
             return r;
         for (int by = 0; by < _VM_GROUP_MAX; by++) {
-            size_t gi, n;
-            if ((r = group_get(b, ix, by, keys[by], &gi)) < 0)
+            struct vm_group *g;
+            if ((r = group_get(b, ix, by, keys[by], &g)) < 0)
                 return r;
-            struct vm_group *g = &snap_builder_groups(b, &n)[gi];
             uint64_t hwm = mem_or_0(&p, VM_MEM_VM_HWM), peak = mem_or_0(&p, VM_MEM_VM_PEAK);
             g->processes++;
             g->rss += mem_or_0(&p, VM_MEM_VM_RSS);
@@ -163,11 +162,10 @@ static int carry_groups(struct snap_builder *b, struct group_index *ix,
     const struct vm_group *old = vm_snapshot_groups(prev);
     for (uint32_t i = 0; i < prev->ngroups; i++) {
         uint32_t key;
-        size_t gi, n;
+        struct vm_group *g;
         int r = reintern(b, prev, old[i].key, &key);
-        if (r < 0 || (r = group_get(b, ix, old[i].by, key, &gi)) < 0)
+        if (r < 0 || (r = group_get(b, ix, old[i].by, key, &g)) < 0)
             return r;
-        struct vm_group *g = &snap_builder_groups(b, &n)[gi];
         g->exited += old[i].exited;
         if (old[i].exited_vm_hwm_max > g->exited_vm_hwm_max)
             g->exited_vm_hwm_max = old[i].exited_vm_hwm_max;
@@ -222,10 +220,9 @@ static int record_exits(struct snap_builder *b, struct group_index *ix,
                          keys)) < 0)
             return r;
         for (int by = 0; by < _VM_GROUP_MAX; by++) {
-            size_t gi, n;
-            if ((r = group_get(b, ix, by, keys[by], &gi)) < 0)
+            struct vm_group *g;
+            if ((r = group_get(b, ix, by, keys[by], &g)) < 0)
                 return r;
-            struct vm_group *g = &snap_builder_groups(b, &n)[gi];
             g->exited++;
             if (e.vm_hwm > g->exited_vm_hwm_max)
                 g->exited_vm_hwm_max = e.vm_hwm;

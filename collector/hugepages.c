@@ -60,14 +60,9 @@ static uint64_t read_count(int dirfd, const char *path) {
 
 /* The pools under dirfd (a "hugepages" directory) for one node (-1: global). */
 static int collect_pools(int dirfd, int32_t node, struct snap_builder *b, size_t *count) {
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    DIR *d;
+    if (opendir_at(dirfd, ".", &d) < 0)
         return 0;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return 0;
-    }
     struct dirent *de;
     int r = 0;
     while (r == 0 && (de = readdir(d)) && *count < POOLS_MAX) {
@@ -90,14 +85,9 @@ static int collect_pools(int dirfd, int32_t node, struct snap_builder *b, size_t
 }
 
 static int collect_nodes(int sysfd, struct snap_builder *b, size_t *count) {
-    int fd = openat(sysfd, "devices/system/node", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    DIR *d;
+    if (opendir_at(sysfd, "devices/system/node", &d) < 0)
         return 0;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return 0;
-    }
     struct dirent *de;
     int r = 0;
     while (r == 0 && (de = readdir(d))) {

@@ -82,6 +82,20 @@ int read_mode_at(int dirfd, const char *path, char *out, size_t cap) {
     return 0;
 }
 
+int opendir_at(int dirfd, const char *path, DIR **ret) {
+    int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int r = -errno;
+        close(fd);
+        return r;
+    }
+    *ret = d;
+    return 0;
+}
+
 void line_reader_init(struct line_reader *lr, int fd, char *buf, size_t cap) {
     *lr = (struct line_reader){.fd = fd, .buf = buf, .cap = cap};
 }

@@ -1,6 +1,7 @@
 /* readfile.h: reading procfs/sysfs files relative to directory fds, under caps. */
 #pragma once
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +23,10 @@ int read_int_at(int dirfd, const char *path, int64_t *ret);
  * NUL-terminated. Returns 0, -errno, or -EBADMSG when there is no bracketed word (or it does
  * not fit). */
 int read_mode_at(int dirfd, const char *path, char *out, size_t cap);
+
+/* Open the directory dirfd/path for readdir() (path "." for dirfd itself, which keeps dirfd
+ * open and usable). Returns 0 and the stream in *ret (closedir() it), or -errno. */
+int opendir_at(int dirfd, const char *path, DIR **ret);
 
 /* A line reader over an fd with a fixed buffer. Lines longer than the buffer are skipped whole
  * (and counted in cut_lines), so a tail never poses as the next line. */

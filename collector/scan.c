@@ -648,17 +648,9 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
     if (r < 0)
         goto out;
 
-    int fd = openat(c->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        r = -errno;
+    DIR *dir;
+    if ((r = opendir_at(c->procfd, ".", &dir)) < 0)
         goto out;
-    }
-    DIR *dir = fdopendir(fd);
-    if (!dir) {
-        r = -errno;
-        close(fd);
-        goto out;
-    }
     struct dirent *de;
     while ((de = readdir(dir))) {
         int32_t pid;

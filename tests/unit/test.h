@@ -59,6 +59,16 @@ static int test_failures;
 
 #define TEST_SKIP 77
 
+/* A heap copy of exactly n bytes (no NUL after them), so ASan reports any read past the end
+ * by a parser that takes (buf, len). */
+static inline char *exact(const char *s, size_t n) {
+    char *p = malloc(n ? n : 1);
+    if (!p)
+        abort();
+    memcpy(p, s, n);
+    return p;
+}
+
 static inline int test_result(const char *name) {
     if (test_failures) {
         fprintf(stderr, "%s: %d check(s) failed\n", name, test_failures);

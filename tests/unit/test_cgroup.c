@@ -7,14 +7,6 @@
 #include "collector/cgroup.h"
 #include "test.h"
 
-static char *exact(const char *s, size_t n) {
-    char *p = malloc(n ? n : 1);
-    if (!p)
-        abort();
-    memcpy(p, s, n);
-    return p;
-}
-
 static char out[4096];
 
 /* The chosen path as a string, or "-ENOENT". */

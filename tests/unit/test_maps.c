@@ -8,14 +8,6 @@
 #include "test.h"
 #include "vmatlas/snapshot.h"
 
-static char *exact(const char *s, size_t n) {
-    char *p = malloc(n ? n : 1);
-    if (!p)
-        abort();
-    memcpy(p, s, n);
-    return p;
-}
-
 /* Parse a literal from an exact-size heap copy; the name is copied out before freeing. */
 static char name_buf[8192];
 static int parse(const char *line, struct maps_entry *e) {

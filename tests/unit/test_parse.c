@@ -9,14 +9,6 @@
 #include "vmatlas/fields.h"
 
 /* A heap copy of exactly n bytes, without a NUL, so ASan flags any read past n. */
-static char *exact(const char *s, size_t n) {
-    char *p = malloc(n ? n : 1);
-    if (!p)
-        abort();
-    memcpy(p, s, n);
-    return p;
-}
-
 static int u64(const char *s, uint64_t *v) {
     char *p = exact(s, strlen(s));
     int r = parse_u64(p, strlen(s), v);

@@ -10,14 +10,6 @@
 #include "collector/vmflags.h"
 #include "test.h"
 
-static char *exact(const char *s, size_t n) {
-    char *p = malloc(n ? n : 1);
-    if (!p)
-        abort();
-    memcpy(p, s, n);
-    return p;
-}
-
 /* One field line from an exact-size copy. The copy is kept until the next call so that
  * v->vmflags stays valid for the checks that follow. */
 static char *last_line;

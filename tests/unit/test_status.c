@@ -7,14 +7,6 @@
 #include "collector/status.h"
 #include "test.h"
 
-static char *exact(const char *s, size_t n) {
-    char *p = malloc(n ? n : 1);
-    if (!p)
-        abort();
-    memcpy(p, s, n);
-    return p;
-}
-
 static int parse_n(const char *s, size_t n, struct status_info *st) {
     char *p = exact(s, n);
     int r = status_parse(p, n, st);

@@ -95,7 +95,7 @@ int render_dump(const json_t *doc, const struct render_opts *o, char **ret_body,
 /* Residency of one VMA (null until the per-VMA tier read it) and of a process (from
  * smaps_rollup): {"present", "swapped", "thp", "soft_dirty", "exclusive", "resident_ratio",
  * "source"} (+ "collected_at" for a process). */
-json_t *render_vma_residency(const struct vm_vma *v);
+json_t *render_vma_residency(const struct vm_snapshot *s, const struct vm_vma *v);
 json_t *render_process_residency(const struct vm_snapshot *s, const struct vm_process *p);
 /* The /api/v1/processes/{pid}/residency document, streamed. 0 or -ENOMEM. */
 int render_residency_doc(const struct vm_snapshot *s, const struct vm_process *p,

@@ -342,7 +342,7 @@ json_t *render_vma(const struct vm_snapshot *s, const struct vm_vma *v,
     put(obj, "mmu_page_size", json_page_size(v->mmu_page_shift), &err);
     put(obj, "thp_eligible", smaps ? json_bool_of(v->flags & VM_VMA_THP_ELIGIBLE) : json_null(),
         &err);
-    put(obj, "residency", render_vma_residency(v), &err);
+    put(obj, "residency", render_vma_residency(s, v), &err);
     return finish(obj, err);
 }
 

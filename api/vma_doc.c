@@ -19,7 +19,7 @@ static json_t *residency_element(const struct vm_snapshot *s, const struct vm_vm
     return json_pack("{s:o, s:o, s:s?, s:o, s:o}", "start", json_address(v->start, redact),
                      "end", json_address(v->end, redact), "kind", vm_kind_name(v->kind), "name",
                      name ? json_kernel_string(name) : json_null(), "residency",
-                     render_vma_residency(v));
+                     render_vma_residency(s, v));
 }
 
 int vma_doc_step(struct vma_doc *d, uint32_t max_vmas) {

@@ -104,6 +104,28 @@ static bool probe_readable(int dirfd, const char *path, size_t bytes) {
     return fd >= 0 && read(fd, buf, bytes) == (ssize_t)bytes;
 }
 
+/* Soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY) marks every new VMA VM_SOFTDIRTY, shown as
+ * "sd" in VmFlags; without it the flag never appears. Looks at our own smaps. */
+static bool probe_soft_dirty(int procfd) {
+    _cleanup_close_ int fd = openat(procfd, "self/smaps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buf[4096];
+    struct line_reader lr;
+    const char *line;
+    size_t len;
+    line_reader_init(&lr, fd, buf, sizeof(buf));
+    while (line_reader_next(&lr, &line, &len) > 0) {
+        if (len < 8 || memcmp(line, "VmFlags:", 8) != 0)
+            continue;
+        for (size_t i = 8; i + 3 <= len; i++)
+            if (line[i] == ' ' && line[i + 1] == 's' && line[i + 2] == 'd' &&
+                (i + 3 == len || line[i + 3] == ' '))
+                return true;
+    }
+    return false;
+}
+
 static bool exists_at(int dirfd, const char *path) {
     return faccessat(dirfd, path, F_OK, 0) == 0;
 }
@@ -127,6 +149,8 @@ int node_probe(int procfd, int sysfd, struct node_facts *ret) {
         n.caps |= 1u << VM_CAP_KPAGEFLAGS;
     if (probe_readable(procfd, "self/smaps_rollup", 32))
         n.caps |= 1u << VM_CAP_SMAPS_ROLLUP;
+    if (probe_soft_dirty(procfd))
+        n.caps |= 1u << VM_CAP_SOFT_DIRTY;
     /* A pure cgroup v2 host has cgroup.controllers at the top of /sys/fs/cgroup. */
     if (exists_at(sysfd, "fs/cgroup/cgroup.controllers"))
         n.caps |= 1u << VM_CAP_CGROUP_V2;

@@ -27,6 +27,7 @@
 #include "collector/layout.h"
 #include "collector/maps.h"
 #include "collector/node.h"
+#include "collector/pagewalk.h"
 #include "collector/parse.h"
 #include "collector/readfile.h"
 #include "collector/smaps.h"
@@ -49,6 +50,7 @@ struct vm_collector {
     int procfd, sysfd;
     struct node_facts node;
     uint64_t deep_budget_ns;
+    uint64_t deep_debt_ns;    /* CPU the tier spent beyond its budget, repaid by later scans */
     uint64_t deep_ns_per_unit;
     uint32_t exited_max;
     struct user_cache *users;
@@ -57,7 +59,17 @@ struct vm_collector {
     char *stream; /* maps/smaps, VM_STREAM_BUF */
     char *cmdline; /* formatted cmdline, VM_CMDLINE_MAX + 1 */
     char *name;    /* the name of the smaps block being read, VM_LINE_MAX */
+    enum vm_res_source walk; /* page-walk source in use (VM_RES_NONE: smaps only) */
+    struct pagewalk_ctx walk_ctx;
+    struct pagewalk_vma *walk_vmas; /* scratch, one per VMA of the process being walked */
+    size_t walk_cap;
 };
+
+_Static_assert((int)RES_PRESENT == (int)VM_RES_F_PRESENT && (int)RES_SWAPPED == (int)VM_RES_F_SWAPPED &&
+                   (int)RES_THP == (int)VM_RES_F_THP &&
+                   (int)RES_SOFT_DIRTY == (int)VM_RES_F_SOFT_DIRTY &&
+                   (int)RES_EXCLUSIVE == (int)VM_RES_F_EXCLUSIVE && (int)_RES_MAX == (int)_VM_RES_MAX,
+               "pagewalk and snapshot residency fields agree");
 
 /* A process the per-VMA tier plans to visit: chosen from the previous snapshot. */
 struct deep_pick {
@@ -74,6 +86,7 @@ struct scan {
     struct deep_pick *picks; /* sorted by pid */
     size_t npicks;
     uint64_t deep_ns;       /* CPU spent in the tier so far */
+    uint64_t budget_ns;     /* what the tier may spend in this scan (budget less debt) */
     uint64_t deep_units;    /* cost units of the visits */
     bool deep_unplanned;    /* may visit processes outside picks while budget remains */
     uint64_t errors[_VM_SOURCE_MAX];
@@ -288,6 +301,9 @@ static int carry_vmas(struct scan *sc, struct vm_process *p, const struct vm_pro
             v->mmu_page_shift = o->mmu_page_shift;
             v->flags |= o->flags & (VM_VMA_SMAPS | VM_VMA_THP_ELIGIBLE);
             v->kind = o->kind;
+            v->res_source = o->res_source;
+            v->res_known = o->res_known;
+            memcpy(v->res_pages, o->res_pages, sizeof(v->res_pages));
             const char *flags = vm_snapshot_str(sc->prev, o->vmflags);
             if (flags) {
                 int r = intern(sc, flags, strlen(flags), &v->vmflags);
@@ -316,10 +332,10 @@ static bool planned(const struct scan *sc, int32_t pid, uint64_t starttime) {
 
 /* Whether the per-VMA tier visits this process in this scan. */
 static bool want_deep(const struct scan *sc, int32_t pid, uint64_t starttime) {
-    if (sc->c->deep_budget_ns == 0)
-        return false;
     if (sc->c->deep_budget_ns == UINT64_MAX)
         return true;
+    if (sc->budget_ns == 0)
+        return false;
     if (planned(sc, pid, starttime))
         return true;
     if (!sc->deep_unplanned)
@@ -328,7 +344,7 @@ static bool want_deep(const struct scan *sc, int32_t pid, uint64_t starttime) {
     const struct vm_process *old = sc->prev ? vm_snapshot_find(sc->prev, pid) : NULL;
     if (old && old->starttime == starttime)
         return false;
-    return sc->deep_ns < sc->c->deep_budget_ns;
+    return sc->deep_ns < sc->budget_ns;
 }
 
 static uint64_t deep_units(const struct vm_process *p, uint32_t page_size) {
@@ -361,7 +377,7 @@ static int cmp_candidate(const void *a, const void *b) {
 static int plan_deep(struct scan *sc) {
     const struct vm_collector *c = sc->c;
     sc->deep_unplanned = true;
-    if (c->deep_budget_ns == 0 || !sc->prev || c->deep_budget_ns == UINT64_MAX)
+    if (sc->budget_ns == 0 || !sc->prev || c->deep_budget_ns == UINT64_MAX)
         return 0;
     const struct vm_snapshot *prev = sc->prev;
     const struct vm_process *procs = vm_snapshot_procs(prev);
@@ -378,7 +394,7 @@ static int plan_deep(struct scan *sc) {
     uint64_t spent = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t cost = deep_units(cand[i].p, c->node.page_size) * c->deep_ns_per_unit;
-        if (i > 0 && spent + cost > c->deep_budget_ns) {
+        if (i > 0 && spent + cost > sc->budget_ns) {
             sc->deep_unplanned = false; /* the budget is taken: no extra visits */
             break;
         }
@@ -438,8 +454,63 @@ static int carry_over(struct scan *sc, struct vm_process *p) {
     }
     if (old && p->smaps_at_ms == 0 && old->smaps_at_ms && (p->flags & VM_PROC_MAPS)) {
         p->smaps_at_ms = old->smaps_at_ms;
+        p->res_at_ms = old->res_at_ms;
+        p->res_source = old->res_source;
         return carry_vmas(sc, p, old);
     }
+    return 0;
+}
+
+/* The page walk of a process the per-VMA tier visits (its VMAs are in the builder). Returns 0,
+ * -ESRCH when it went away, -ENOMEM; other failures are error entries. */
+static int walk_process(struct scan *sc, int dirfd, struct vm_process *p) {
+    struct vm_collector *c = sc->c;
+    struct vm_vma *vmas = snap_builder_vma(sc->b, p->vma_first);
+    size_t n = 0;
+    if (!vmas || p->vma_n == 0)
+        return 0;
+    if (GROW(c->walk_vmas, c->walk_cap, p->vma_n) < 0)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < p->vma_n; i++)
+        if (vmas[i].kind != VM_KIND_VSYSCALL)
+            c->walk_vmas[n++] = (struct pagewalk_vma){.start = vmas[i].start,
+                                                      .end = vmas[i].end,
+                                                      .hugetlb = vmas[i].kind == VM_KIND_HUGETLB};
+    _cleanup_close_ int fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (gone(-errno))
+            return -ESRCH;
+        add_error(sc, p, VM_SOURCE_PAGEMAP, -errno);
+        return 0;
+    }
+    enum pagewalk_source src = c->walk == VM_RES_PAGEMAP_SCAN ? PAGEWALK_SCAN : PAGEWALK_PAGEMAP;
+    int r = pagewalk_run(fd, src, c->walk_vmas, n, &c->walk_ctx);
+    if (r == -ENOTTY && src == PAGEWALK_SCAN) {
+        c->walk = VM_RES_PAGEMAP; /* the ioctl is not there after all: pagemap from now on */
+        src = PAGEWALK_PAGEMAP;
+        r = pagewalk_run(fd, src, c->walk_vmas, n, &c->walk_ctx);
+    }
+    if (r == -ESRCH || r == -ENOMEM)
+        return r;
+    if (r < 0) {
+        add_error(sc, p, VM_SOURCE_PAGEMAP, r);
+        return 0;
+    }
+    uint8_t source = src == PAGEWALK_SCAN ? VM_RES_PAGEMAP_SCAN : VM_RES_PAGEMAP;
+    size_t k = 0;
+    for (uint32_t i = 0; i < p->vma_n; i++) {
+        if (vmas[i].kind == VM_KIND_VSYSCALL)
+            continue;
+        for (int f = 0; f < _VM_RES_MAX; f++) {
+            uint64_t pages = c->walk_vmas[k].pages[f];
+            vmas[i].res_pages[f] = pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
+        }
+        vmas[i].res_known = c->walk_vmas[k].skipped ? 0 : (uint8_t)c->walk_ctx.known;
+        vmas[i].res_source = source;
+        k++;
+    }
+    p->res_source = source;
+    p->res_at_ms = sc->now_ms;
     return 0;
 }
 
@@ -593,9 +664,13 @@ static int collect_pid(struct scan *sc, const char *name, int32_t pid) {
     bool deep = want_deep(sc, pid, p->starttime);
     uint64_t t0 = deep ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
     r = read_vmas(sc, dirfd, p, deep);
-    if (deep) {
-        sc->deep_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
+    if (deep && r == 0 && c->walk != VM_RES_NONE) {
+        r = walk_process(sc, dirfd, p);
+        if (r == -ENOMEM)
+            return r;
     }
+    if (deep)
+        sc->deep_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
     if (gone(r))
         return -ESRCH;
     if (r == -ENOMEM || r == -E2BIG)
@@ -644,6 +719,9 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
 
     snap_builder_reset(sc.b);
     node_refresh(c->procfd, c->sysfd, &c->node);
+    /* The budget is an average: a scan whose tier went over it (the first process of the
+     * round-robin is visited even when it alone costs more) leaves less to the next ones. */
+    sc.budget_ns = c->deep_budget_ns > c->deep_debt_ns ? c->deep_budget_ns - c->deep_debt_ns : 0;
     r = plan_deep(&sc);
     if (r < 0)
         goto out;
@@ -681,6 +759,10 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
     }
     closedir(dir);
 
+    if (c->deep_budget_ns != UINT64_MAX) {
+        uint64_t owed = c->deep_debt_ns + sc.deep_ns;
+        c->deep_debt_ns = owed > c->deep_budget_ns ? owed - c->deep_budget_ns : 0;
+    }
     /* Learn the cost of the per-VMA tier (integer EWMA with weight 1/2). */
     if (sc.deep_units > 1000) {
         uint64_t rate = sc.deep_ns / sc.deep_units;
@@ -712,6 +794,7 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
     n->legacy_va_layout = f->legacy_va_layout;
     n->randomize_va_space = f->randomize_va_space;
     n->caps = f->caps;
+    n->walk_source = (uint8_t)c->walk;
     n->max_map_count = f->max_map_count;
     n->btime = f->btime;
     if ((r = hugepages_collect(c->procfd, c->sysfd, sc.b, &hdr.thp)) < 0 ||
@@ -746,6 +829,7 @@ int vm_collector_new(const struct vm_collector_options *opts, struct vm_collecto
     c->deep_budget_ns = opts->deep_budget_ns;
     c->deep_ns_per_unit = DEEP_NS_PER_UNIT_INITIAL;
     c->exited_max = opts->exited_max ? opts->exited_max : VM_EXITED_DEFAULT;
+    c->walk_ctx.page_size = (uint64_t)getpagesize();
     if (c->exited_max > VM_EXITED_MAX)
         c->exited_max = VM_EXITED_MAX;
     if ((r = open_root(opts->procfs_root ? opts->procfs_root : "/proc", &c->procfd)) < 0 ||
@@ -762,6 +846,22 @@ int vm_collector_new(const struct vm_collector_options *opts, struct vm_collecto
     r = node_probe(c->procfd, c->sysfd, &c->node);
     if (r < 0)
         return r == -ENOENT ? -ENOTDIR : r;
+    c->walk_ctx.soft_dirty_supported = c->node.caps & (1u << VM_CAP_SOFT_DIRTY);
+    /* A procfs root without pagemap files (a fixture tree) has nothing to walk. */
+    bool pagemap = faccessat(c->procfd, "self/pagemap", R_OK, 0) == 0;
+    switch (pagemap ? opts->residency : VM_RESIDENCY_SMAPS) {
+    case VM_RESIDENCY_AUTO:
+    case VM_RESIDENCY_PAGEMAP_SCAN:
+        c->walk = (c->node.caps & (1u << VM_CAP_PAGEMAP_SCAN)) ? VM_RES_PAGEMAP_SCAN
+                                                                : VM_RES_PAGEMAP;
+        break;
+    case VM_RESIDENCY_PAGEMAP:
+        c->walk = VM_RES_PAGEMAP;
+        break;
+    case VM_RESIDENCY_SMAPS:
+        c->walk = VM_RES_NONE;
+        break;
+    }
     *ret = TAKE_PTR(c);
     return 0;
 }
@@ -778,6 +878,8 @@ struct vm_collector *vm_collector_free(struct vm_collector *c) {
         free(c->stream);
         free(c->cmdline);
         free(c->name);
+        free(c->walk_vmas);
+        pagewalk_ctx_done(&c->walk_ctx);
         free(c);
     }
     return NULL;

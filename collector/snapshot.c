@@ -40,6 +40,8 @@ static const char *const kind_names[_VM_KIND_MAX] = {VM_KINDS(VM__NAME)};
 static const char *const source_names[_VM_SOURCE_MAX] = {VM_SOURCES(VM__NAME)};
 static const char *const cap_names[_VM_CAP_MAX] = {VM_CAPS(VM__NAME)};
 static const char *const group_by_names[_VM_GROUP_MAX] = {VM_GROUP_BYS(VM__NAME)};
+static const char *const res_source_names[_VM_RES_SOURCE_MAX] = {VM_RES_SOURCES(VM__NAME)};
+static const char *const res_field_names[_VM_RES_MAX] = {VM_RES_FIELDS(VM__NAME)};
 
 const char *vm_kind_name(int kind) {
     return kind >= 0 && kind < _VM_KIND_MAX ? kind_names[kind] : NULL;
@@ -49,6 +51,12 @@ const char *vm_source_name(int source) {
 }
 const char *vm_cap_name(int cap) {
     return cap >= 0 && cap < _VM_CAP_MAX ? cap_names[cap] : NULL;
+}
+const char *vm_res_source_name(int source) {
+    return source >= 0 && source < _VM_RES_SOURCE_MAX ? res_source_names[source] : NULL;
+}
+const char *vm_res_field_name(int field) {
+    return field >= 0 && field < _VM_RES_MAX ? res_field_names[field] : NULL;
 }
 const char *vm_group_by_name(int by) {
     return by >= 0 && by < _VM_GROUP_MAX ? group_by_names[by] : NULL;
@@ -120,7 +128,8 @@ int vm_snapshot_validate(const void *block, size_t len) {
                 return -EBADMSG;
         const struct vm_vma *v = vm_snapshot_vmas(s, p);
         for (uint32_t k = 0; k < p->vma_n; k++)
-            if (v[k].kind >= _VM_KIND_MAX || !str_ok(s, v[k].name) || !str_ok(s, v[k].vmflags) ||
+            if (v[k].kind >= _VM_KIND_MAX || v[k].res_source >= _VM_RES_SOURCE_MAX ||
+                !str_ok(s, v[k].name) || !str_ok(s, v[k].vmflags) ||
                 v[k].end < v[k].start)
                 return -EBADMSG;
     }

@@ -95,6 +95,7 @@ int main(int argc, char **argv) {
         .sysfs_root = cfg.sysfs_root,
         .deep_budget_ns = config_deep_budget_ns(&cfg),
         .exited_max = cfg.exited_max,
+        .residency = (enum vm_residency_mode)cfg.residency_source,
     };
     _cleanup_collector_ struct vm_collector *collector = NULL;
     r = vm_collector_new(&co, &collector);

@@ -137,6 +137,18 @@ static int set_exited_max(struct vm_config *cfg, const char *v, char *err, size_
     return 0;
 }
 
+static int set_residency(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                         const char *name) {
+    static const char *const modes[] = {"auto", "pagemap_scan", "pagemap", "smaps"};
+    for (size_t i = 0; v && i < ARRAY_SIZE(modes); i++)
+        if (strcmp(v, modes[i]) == 0) {
+            cfg->residency_source = (int)i; /* enum vm_residency_mode, same order */
+            return 0;
+        }
+    return fail(err, errlen, "%s must be auto, pagemap_scan, pagemap or smaps, not \"%s\"", name,
+                v ? v : "");
+}
+
 static int set_budget(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                       const char *name) {
     uint64_t bp;
@@ -216,6 +228,7 @@ static const struct option_def options[] = {
     {"format", required_argument, set_format, false, "json|prometheus", "output of --once (default json)"},
     {"metrics-top-k", required_argument, set_top_k, true, "N", "per-process series for the top N by RSS (default 20, 0 = none)"},
     {"deep-walk-budget", required_argument, set_budget, true, "PERCENT", "CPU share of one core for per-VMA reads (default 5)"},
+    {"residency-source", required_argument, set_residency, true, "auto|pagemap_scan|pagemap|smaps", "where page residency comes from (default auto: PAGEMAP_SCAN, else pagemap)"},
     {"exited-max", required_argument, set_exited_max, true, "N", "exited processes remembered with their peaks (default 1000)"},
     {"redact-addresses", optional_argument, set_redact, true, "[=BOOL]", "serve addresses as null"},
     {"check-config", no_argument, set_check_config, false, NULL, "validate the configuration and exit"},

@@ -23,6 +23,7 @@ struct vm_config {
     uint32_t deep_walk_budget_bp; /* --deep-walk-budget PERCENT, in basis points (default 500) */
     bool redact_addresses;        /* --redact-addresses[=true|false] */
     uint32_t exited_max;          /* --exited-max N: exited processes remembered (1000) */
+    int residency_source;         /* --residency-source: enum vm_residency_mode (auto) */
     bool check_config;            /* --check-config: validate and exit */
 };
 

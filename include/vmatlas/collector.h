@@ -12,6 +12,14 @@
 
 struct vm_collector;
 
+/* Where the per-VMA tier takes residency from (--residency-source). */
+enum vm_residency_mode {
+    VM_RESIDENCY_AUTO,         /* PAGEMAP_SCAN where the kernel has it, else pagemap */
+    VM_RESIDENCY_PAGEMAP_SCAN, /* the PAGEMAP_SCAN ioctl only (falls back to pagemap if absent) */
+    VM_RESIDENCY_PAGEMAP,      /* pread() of /proc/PID/pagemap */
+    VM_RESIDENCY_SMAPS,        /* no page walk: smaps figures only */
+};
+
 struct vm_collector_options {
     const char *procfs_root; /* default "/proc" when NULL */
     const char *sysfs_root;  /* default "/sys" when NULL */
@@ -21,6 +29,7 @@ struct vm_collector_options {
     uint64_t deep_budget_ns;
     /* Exited processes remembered (0: VM_EXITED_DEFAULT). */
     uint32_t exited_max;
+    enum vm_residency_mode residency;
 };
 
 /* Open the roots and probe the kernel. Returns 0 and a new collector in *ret, or -errno

@@ -26,3 +26,11 @@
 /* Exited processes remembered (default of --exited-max, and its upper bound). */
 #define VM_EXITED_DEFAULT 1000u
 #define VM_EXITED_MAX 100000u
+/* Page walks: PAGEMAP_SCAN output regions per ioctl (24 bytes each), and pagemap entries per
+ * pread() (8 bytes each). */
+#define VM_PAGEMAP_SCAN_VEC 4096u
+#define VM_PAGEMAP_BATCH (64u * 1024u)
+/* pagemap costs 8 bytes per virtual page however little is mapped: a VMA bigger than this
+ * (sanitizer shadow, huge reservations) is left unknown by the pagemap source (PAGEMAP_SCAN,
+ * which skips unpopulated ranges, has no such limit). 16 Mi pages = 64 GiB. */
+#define VM_PAGEMAP_VMA_PAGES_MAX (16ull << 20)

@@ -64,9 +64,30 @@ enum vm_source { VM_SOURCES(VM__ENUM_SOURCE) _VM_SOURCE_MAX, _VM_SOURCE_INVALID 
     X(KPAGEFLAGS, "kpageflags")                                                                    \
     X(SMAPS_ROLLUP, "smaps_rollup")                                                                \
     X(CGROUP_V2, "cgroup_v2")                                                                      \
-    X(MEMORY_PEAK, "memory_peak")
+    X(MEMORY_PEAK, "memory_peak")                                                                  \
+    X(SOFT_DIRTY, "soft_dirty")
 #define VM__ENUM_CAP(e, n) VM_CAP_##e,
 enum vm_cap { VM_CAPS(VM__ENUM_CAP) _VM_CAP_MAX, _VM_CAP_INVALID = -EINVAL };
+
+/* Where residency figures come from (API.md "residency.source"). */
+#define VM_RES_SOURCES(X)                                                                          \
+    X(NONE, "none")                                                                                \
+    X(PAGEMAP_SCAN, "pagemap_scan")                                                                \
+    X(PAGEMAP, "pagemap")                                                                          \
+    X(SMAPS, "smaps")
+#define VM__ENUM_RES_SOURCE(e, n) VM_RES_##e,
+enum vm_res_source { VM_RES_SOURCES(VM__ENUM_RES_SOURCE) _VM_RES_SOURCE_MAX,
+                     _VM_RES_SOURCE_INVALID = -EINVAL };
+
+/* Page-walk residency figures (struct vm_vma.res_pages), in base pages. */
+#define VM_RES_FIELDS(X)                                                                           \
+    X(PRESENT, "present")                                                                          \
+    X(SWAPPED, "swapped")                                                                          \
+    X(THP, "thp")                                                                                  \
+    X(SOFT_DIRTY, "soft_dirty")                                                                    \
+    X(EXCLUSIVE, "exclusive")
+#define VM__ENUM_RES(e, n) VM_RES_F_##e,
+enum vm_res_field { VM_RES_FIELDS(VM__ENUM_RES) _VM_RES_MAX, _VM_RES_INVALID = -EINVAL };
 
 /* maps permission bits (struct vm_vma.perms). */
 enum {
@@ -84,7 +105,7 @@ enum {
 };
 
 /* One VMA: a line of /proc/PID/maps plus, once the per-VMA tier has read smaps, its figures.
- * 120 bytes; names and VmFlags strings are interned in the string table. */
+ * 144 bytes; names and VmFlags strings are interned in the string table. */
 struct vm_vma {
     uint64_t start;  /* maps START */
     uint64_t end;    /* maps END, exclusive */
@@ -99,11 +120,14 @@ struct vm_vma {
     uint8_t flags;    /* VM_VMA_* */
     uint8_t kernel_page_shift; /* smaps KernelPageSize as log2(bytes); 0 = unknown */
     uint8_t mmu_page_shift;    /* smaps MMUPageSize as log2(bytes); 0 = unknown */
-    uint8_t reserved[5];
+    uint8_t res_source;        /* enum vm_res_source of res_pages[]; VM_RES_NONE until walked */
+    uint8_t res_known;         /* bit per enum vm_res_field the source could measure */
+    uint8_t reserved[3];
     uint32_t kb[_VM_VMAF_MAX]; /* smaps figures in kB (as printed), enum vm_vma_field */
+    uint32_t res_pages[_VM_RES_MAX]; /* page-walk residency in base pages (saturating) */
 };
 
-_Static_assert(sizeof(struct vm_vma) == 120, "struct vm_vma is 120 bytes");
+_Static_assert(sizeof(struct vm_vma) == 144, "struct vm_vma is 144 bytes");
 
 #define VM_DEV_MAJOR(d) ((uint32_t)(d) >> 20)
 #define VM_DEV_MINOR(d) ((uint32_t)(d) & 0xfffffu)
@@ -144,7 +168,7 @@ struct vm_process {
     char state;             /* stat 3 */
     uint8_t address_bits;   /* 47 or 56 */
     uint8_t nerrors;        /* entries used in errors[] */
-    uint8_t reserved;
+    uint8_t res_source;     /* enum vm_res_source of the last page walk; VM_RES_NONE if none */
     uint32_t vma_count;     /* lines of maps, [vsyscall] included */
     uint32_t vma_first;     /* index of the first VMA in the snapshot's VMA array */
     uint32_t vma_n;         /* VMAs stored (== vma_count unless VM_PROC_VMAS_CUT) */
@@ -160,6 +184,7 @@ struct vm_process {
     uint64_t observed_rss_max;       /* largest VmRSS this daemon saw for this identity */
     uint64_t observed_rss_max_at_ms; /* Unix ms of the snapshot that saw it */
     uint64_t smaps_at_ms;            /* Unix ms the per-VMA tier last read smaps; 0 = never */
+    uint64_t res_at_ms;              /* Unix ms of the last page walk (res_source); 0 = never */
     uint64_t last_vm_hwm;            /* VmHWM as last seen (kept while a zombie has none) */
     uint64_t last_vm_peak;           /* VmPeak as last seen */
     struct vm_error errors[VM_PROC_ERRORS_MAX];
@@ -175,7 +200,7 @@ struct vm_node {
     uint8_t address_bits;    /* 47, or 56 with la57 */
     int8_t legacy_va_layout; /* vm.legacy_va_layout, -1 unknown */
     int8_t randomize_va_space; /* kernel.randomize_va_space, -1 unknown */
-    uint8_t reserved;
+    uint8_t walk_source;       /* enum vm_res_source the per-VMA tier walks with (NONE: smaps) */
     uint32_t caps;           /* bit per enum vm_cap */
     int64_t max_map_count;   /* vm.max_map_count, -1 unknown */
     uint64_t btime;          /* /proc/stat btime, Unix seconds */
@@ -342,3 +367,5 @@ const char *vm_kind_name(int kind);
 const char *vm_source_name(int source);
 const char *vm_cap_name(int cap);
 const char *vm_group_by_name(int by);
+const char *vm_res_source_name(int source);
+const char *vm_res_field_name(int field);

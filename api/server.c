@@ -76,6 +76,8 @@ struct api_server {
     uint32_t top_k;
     struct node_opts node;
     char *version;
+    int (*refresh)(void *userdata, int32_t pid, unsigned *retry_after_s);
+    void *refresh_userdata;
 };
 
 /* Per request: created by the URI logger, which sees the raw request target. */
@@ -192,9 +194,28 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+
     if (r)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     return queue(conn, status, r);
+}
+
+/* 429 with Retry-After: the page-walk budget is spent. */
+static enum MHD_Result send_too_many(struct MHD_Connection *conn, unsigned retry_after_s) {
+    char after[16];
+    json_t *doc = json_pack("{s:{s:i, s:s}}", "error", "status", MHD_HTTP_TOO_MANY_REQUESTS,
+                            "message", "the page-walk budget is spent; retry later");
+    char *body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(doc);
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *r = response_from(body, strlen(body), "application/json");
+    if (!r)
+        return MHD_NO;
+    (void)snprintf(after, sizeof(after), "%u", retry_after_s ? retry_after_s : 1);
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+    (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return queue(conn, MHD_HTTP_TOO_MANY_REQUESTS, r);
 }
 
 /* A small JSON document that is not worth caching (/healthz, /readyz). */
@@ -611,7 +632,7 @@ static int make_key(char *buf, size_t len, const char *path, struct params *ps) 
     size_t off = (size_t)snprintf(buf, len, "%s?pretty=%d", path, ps->pretty);
     for (size_t i = 0; i < ps->n && off < len; i++) {
         const struct param *p = &ps->p[order[i]];
-        if (strcmp(p->name, "pretty") == 0)
+        if (strcmp(p->name, "pretty") == 0 || strcmp(p->name, "refresh") == 0)
             continue;
         off += (size_t)snprintf(buf + off, len - off, "&%s=", p->name);
         for (const unsigned char *v = (const unsigned char *)(p->value ? p->value : "");
@@ -718,8 +739,36 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
         if (!parse_pid(pid_s, n, &pid))
             return send_error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a positive integer");
         d.kind = !slash ? DOC_PROCESS : strcmp(slash, "/vmas") == 0 ? DOC_VMAS : DOC_RESIDENCY;
-        if (!params_check(conn, &ps, NULL, &ret))
+        static const char *const residency_params[] = {"refresh", NULL};
+        allowed = d.kind == DOC_RESIDENCY ? residency_params : NULL;
+        if (!params_check(conn, &ps, allowed, &ret))
             return ret;
+        bool refresh = false;
+        for (size_t i = 0; i < ps.n; i++) {
+            if (strcmp(ps.p[i].name, "refresh") != 0)
+                continue;
+            const char *v = ps.p[i].value ? ps.p[i].value : "";
+            if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+                refresh = true;
+            else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+                refresh = false;
+            else
+                return send_error(conn, MHD_HTTP_BAD_REQUEST, "refresh must be 1, 0, true or false");
+        }
+        if (refresh) {
+            /* The one request that reads /proc: through the scan thread, within the budget. */
+            unsigned retry = 1;
+            int rr = s->refresh ? s->refresh(s->refresh_userdata, pid, &retry) : -ENOTSUP;
+            if (rr == -EAGAIN)
+                return send_too_many(conn, retry);
+            if (rr == -ESRCH)
+                return send_error(conn, MHD_HTTP_NOT_FOUND, "no process with pid %d", pid);
+            if (rr < 0)
+                return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "refresh failed: %s",
+                                  strerror(-rr));
+            generation_unref(req->gen); /* answer from the snapshot the refresh published */
+            req->gen = g = current_generation(s);
+        }
         if (!g)
             return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet");
         d.proc = vm_snapshot_find(g->snap, pid);
@@ -940,6 +989,8 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
         return fail(err, errlen, -ENOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
     s->redact = o->redact_addresses;
+    s->refresh = o->refresh;
+    s->refresh_userdata = o->refresh_userdata;
     s->top_k = o->metrics_top_k;
     s->version = strdup(o->version ? o->version : "unknown");
     s->node = (struct node_opts){o->interval_ms, o->deep_walk_budget_bp, s->version};

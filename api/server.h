@@ -25,6 +25,11 @@ struct api_server_options {
     unsigned connection_limit;      /* 0: default */
     unsigned per_ip_limit;          /* 0: default */
     unsigned timeout_s;             /* 0: default */
+    /* /residency?refresh=1: read process pid anew (blocking), publish the result, and return
+     * 0; -EAGAIN with *retry_after_s when the walk budget is spent; -ESRCH when the process is
+     * gone; another -errno otherwise. NULL: refresh is refused with 503. */
+    int (*refresh)(void *userdata, int32_t pid, unsigned *retry_after_s);
+    void *refresh_userdata;
 };
 
 /* Bind every address (or take the given fds) and start serving. Returns 0 and the server in

@@ -89,6 +89,7 @@ struct scan {
     uint64_t budget_ns;     /* what the tier may spend in this scan (budget less debt) */
     uint64_t deep_units;    /* cost units of the visits */
     bool deep_unplanned;    /* may visit processes outside picks while budget remains */
+    int32_t force_pid;      /* a refresh: visit this process (and no other), > 0 */
     uint64_t errors[_VM_SOURCE_MAX];
     uint64_t truncations;
     uint64_t vanished;
@@ -332,6 +333,8 @@ static bool planned(const struct scan *sc, int32_t pid, uint64_t starttime) {
 
 /* Whether the per-VMA tier visits this process in this scan. */
 static bool want_deep(const struct scan *sc, int32_t pid, uint64_t starttime) {
+    if (sc->force_pid > 0)
+        return pid == sc->force_pid;
     if (sc->c->deep_budget_ns == UINT64_MAX)
         return true;
     if (sc->budget_ns == 0)
@@ -705,13 +708,14 @@ static bool parse_pid_name(const char *s, int32_t *ret) {
     return true;
 }
 
-int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
-                      struct vm_snapshot **ret) {
+static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int32_t force_pid,
+                    struct vm_snapshot **ret) {
     struct scan sc = {
         .c = c,
         .b = c->builder,
         .prev = prev,
         .now_mono_ns = clock_ns(CLOCK_MONOTONIC),
+        .force_pid = force_pid,
     };
     sc.now_ms = clock_ns(CLOCK_REALTIME) / 1000000;
     uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
@@ -722,7 +726,7 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
     /* The budget is an average: a scan whose tier went over it (the first process of the
      * round-robin is visited even when it alone costs more) leaves less to the next ones. */
     sc.budget_ns = c->deep_budget_ns > c->deep_debt_ns ? c->deep_budget_ns - c->deep_debt_ns : 0;
-    r = plan_deep(&sc);
+    r = force_pid > 0 ? 0 : plan_deep(&sc);
     if (r < 0)
         goto out;
 
@@ -760,7 +764,9 @@ int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
     closedir(dir);
 
     if (c->deep_budget_ns != UINT64_MAX) {
-        uint64_t owed = c->deep_debt_ns + sc.deep_ns;
+        /* A refresh is extra work on request: all of its CPU counts against the budget. */
+        uint64_t spent = force_pid > 0 ? clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0 : sc.deep_ns;
+        uint64_t owed = c->deep_debt_ns + spent;
         c->deep_debt_ns = owed > c->deep_budget_ns ? owed - c->deep_budget_ns : 0;
     }
     /* Learn the cost of the per-VMA tier (integer EWMA with weight 1/2). */
@@ -806,6 +812,28 @@ out:
     if (r < 0)
         snap_builder_reset(sc.b);
     return r;
+}
+
+int vm_collector_scan(struct vm_collector *c, const struct vm_snapshot *prev,
+                      struct vm_snapshot **ret) {
+    return scan_all(c, prev, 0, ret);
+}
+
+int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev, int32_t pid,
+                         uint64_t *ret_retry_ns, struct vm_snapshot **ret) {
+    if (pid <= 0)
+        return -EINVAL;
+    if (c->deep_budget_ns != UINT64_MAX && c->deep_debt_ns >= c->deep_budget_ns) {
+        /* Spent: the debt shrinks by one budget per regular scan. */
+        if (ret_retry_ns)
+            *ret_retry_ns = c->deep_debt_ns - c->deep_budget_ns + 1;
+        return -EAGAIN;
+    }
+    int r = scan_all(c, prev, pid, ret);
+    if (r < 0)
+        return r;
+    /* Without the process the snapshot is still the newest view of everything else. */
+    return vm_snapshot_find(*ret, pid) ? 0 : -ESRCH;
 }
 
 void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns) {

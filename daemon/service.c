@@ -17,11 +17,65 @@ struct scanner {
     struct vm_collector *collector;
     struct api_server *server;
     uint64_t interval_ms;
+    uint64_t budget_ns; /* per-VMA tier budget per interval */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
     struct vm_snapshot *prev; /* the last published snapshot, for carry-over */
+    /* A refresh asked for by an HTTP thread, done by the scan thread (the collector is not
+     * thread-safe): one at a time. */
+    pthread_cond_t refresh_done;
+    int32_t refresh_pid;   /* > 0: asked, not yet done */
+    bool refresh_busy;     /* a refresh is asked or running */
+    int refresh_result;
+    uint64_t refresh_retry_ns;
 };
+
+/* The scan thread: do the refresh that is asked for (sc->lock held; released meanwhile). */
+static void do_refresh(struct scanner *sc) {
+    int32_t pid = sc->refresh_pid;
+    pthread_mutex_unlock(&sc->lock);
+    struct vm_snapshot *snap = NULL;
+    uint64_t retry_ns = 0;
+    int r = vm_collector_refresh(sc->collector, sc->prev, pid, &retry_ns, &snap);
+    if (snap) {
+        api_server_publish(sc->server, snap);
+        vm_snapshot_unref(sc->prev);
+        sc->prev = snap;
+    }
+    pthread_mutex_lock(&sc->lock);
+    sc->refresh_result = r;
+    sc->refresh_retry_ns = retry_ns;
+    sc->refresh_pid = 0;
+    pthread_cond_broadcast(&sc->refresh_done);
+}
+
+/* An HTTP thread: ask the scan thread for a refresh of pid and wait for it. */
+static int refresh(void *userdata, int32_t pid, unsigned *retry_after_s) {
+    struct scanner *sc = userdata;
+    int r;
+    pthread_mutex_lock(&sc->lock);
+    if (sc->refresh_busy || sc->stop) {
+        pthread_mutex_unlock(&sc->lock);
+        *retry_after_s = 1;
+        return -EAGAIN; /* one refresh at a time */
+    }
+    sc->refresh_busy = true;
+    sc->refresh_pid = pid;
+    pthread_cond_signal(&sc->wake);
+    while (sc->refresh_pid != 0 && !sc->stop)
+        pthread_cond_wait(&sc->refresh_done, &sc->lock);
+    r = sc->stop && sc->refresh_pid != 0 ? -ECANCELED : sc->refresh_result;
+    /* Spent: the debt left shrinks by one budget per interval. */
+    uint64_t budget_ns = sc->budget_ns ? sc->budget_ns : 1;
+    uint64_t intervals = sc->refresh_retry_ns / budget_ns + 1;
+    uint64_t secs = (intervals * sc->interval_ms + 999) / 1000;
+    *retry_after_s = secs > 3600 ? 3600 : (unsigned)secs;
+    sc->refresh_pid = 0;
+    sc->refresh_busy = false;
+    pthread_mutex_unlock(&sc->lock);
+    return r;
+}
 
 static struct timespec deadline_after(const struct timespec *start, uint64_t ms) {
     struct timespec t = *start;
@@ -57,8 +111,14 @@ static void *scan_loop(void *arg) {
         /* Fixed rate: the next scan starts one interval after this one started. */
         struct timespec until = deadline_after(&start, sc->interval_ms);
         pthread_mutex_lock(&sc->lock);
-        while (!sc->stop && pthread_cond_timedwait(&sc->wake, &sc->lock, &until) != ETIMEDOUT)
-            ;
+        while (!sc->stop) {
+            if (sc->refresh_pid > 0) {
+                do_refresh(sc);
+                continue;
+            }
+            if (pthread_cond_timedwait(&sc->wake, &sc->lock, &until) == ETIMEDOUT)
+                break;
+        }
         bool stop = sc->stop;
         pthread_mutex_unlock(&sc->lock);
         if (stop)
@@ -77,7 +137,21 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Ready before the server starts: HTTP threads reach it through the refresh callback. */
+    struct scanner sc = {.collector = collector,
+                         .interval_ms = cfg->interval_ms,
+                         .budget_ns = config_deep_budget_ns(cfg)};
+    pthread_mutex_init(&sc.lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sc.wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&sc.refresh_done, NULL);
+
     struct api_server_options so = {
+        .refresh = refresh,
+        .refresh_userdata = &sc,
         .listen = (const char *const *)cfg->listen,
         .nlisten = cfg->nlisten,
         .redact_addresses = cfg->redact_addresses,
@@ -97,13 +171,7 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector) {
     for (size_t i = 0; i < n; i++)
         log_msg(LOG_INFO, "listening on %s", addrs[i]);
 
-    struct scanner sc = {.collector = collector, .server = server, .interval_ms = cfg->interval_ms};
-    pthread_mutex_init(&sc.lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&sc.wake, &ca);
-    pthread_condattr_destroy(&ca);
+    sc.server = server;
     pthread_t thread;
     r = pthread_create(&thread, NULL, scan_loop, &sc);
     if (r != 0) {
@@ -129,11 +197,13 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector) {
     pthread_mutex_lock(&sc.lock);
     sc.stop = true;
     pthread_cond_signal(&sc.wake);
+    pthread_cond_broadcast(&sc.refresh_done);
     pthread_mutex_unlock(&sc.lock);
     pthread_join(thread, NULL);
     api_server_stop(server); /* lets in-flight requests finish */
     vm_snapshot_unref(sc.prev);
     pthread_cond_destroy(&sc.wake);
+    pthread_cond_destroy(&sc.refresh_done);
     pthread_mutex_destroy(&sc.lock);
     return 0;
 }

@@ -43,6 +43,14 @@ static inline void vm_collector_freep(struct vm_collector **c) {
 }
 #define _cleanup_collector_ _cleanup_(vm_collector_freep)
 
+/* A scan that also visits process pid with the per-VMA tier now (smaps and the page walk),
+ * whatever the round-robin says: /residency?refresh=1. Its whole CPU counts against the
+ * budget. Returns 0 and the new snapshot in *ret; -ESRCH with the new snapshot in *ret when
+ * the process is not there (any more); -EAGAIN without a snapshot when the budget is spent
+ * (*ret_retry_ns: the debt left after the next scan, a hint); or another -errno. */
+int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev, int32_t pid,
+                         uint64_t *ret_retry_ns, struct vm_snapshot **ret);
+
 /* Change the per-scan CPU budget of the per-VMA tier (see the options). */
 void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns);
 

@@ -63,11 +63,13 @@ void vma_doc_done(struct vma_doc *d) {
     d->js.data = NULL;
 }
 
-int render_vmas_doc(const struct vm_snapshot *s, const struct vm_process *p,
-                    const struct render_opts *o, char **ret_body, size_t *ret_len) {
+/* The whole document at once (bodies that are cached). */
+static int render_whole(const struct vm_snapshot *s, const struct vm_process *p,
+                        const struct render_opts *o, bool residency, char **ret_body,
+                        size_t *ret_len) {
     struct vma_doc d;
     int r;
-    vma_doc_init(&d, s, p, o, false);
+    vma_doc_init(&d, s, p, o, residency);
     while ((r = vma_doc_step(&d, UINT32_MAX)) > 0)
         ;
     if (r < 0) {
@@ -77,16 +79,12 @@ int render_vmas_doc(const struct vm_snapshot *s, const struct vm_process *p,
     return jstream_finish(&d.js, ret_body, ret_len);
 }
 
+int render_vmas_doc(const struct vm_snapshot *s, const struct vm_process *p,
+                    const struct render_opts *o, char **ret_body, size_t *ret_len) {
+    return render_whole(s, p, o, false, ret_body, ret_len);
+}
+
 int render_residency_doc(const struct vm_snapshot *s, const struct vm_process *p,
                          const struct render_opts *o, char **ret_body, size_t *ret_len) {
-    struct vma_doc d;
-    int r;
-    vma_doc_init(&d, s, p, o, true);
-    while ((r = vma_doc_step(&d, UINT32_MAX)) > 0)
-        ;
-    if (r < 0) {
-        vma_doc_done(&d);
-        return r;
-    }
-    return jstream_finish(&d.js, ret_body, ret_len);
+    return render_whole(s, p, o, true, ret_body, ret_len);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "api/render.h"
+#include "daemon/log.h"
 #include "daemon/options.h"
 #include "daemon/service.h"
 #include "vmatlas/collector.h"
@@ -77,6 +78,7 @@ int main(int argc, char **argv) {
      * so that freeing one returns its memory to the system. */
     (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
+    log_init();
     r = config_load(argc, argv, &cfg, err, sizeof(err));
     if (r != 0) {
         if (r < 0)
@@ -107,7 +109,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    r = cfg.once ? run_once(&cfg, collector) : service_run(&cfg, collector);
+    r = cfg.once ? run_once(&cfg, collector) : service_run(&cfg, collector, argc, argv);
     config_free(&cfg);
     return r;
 }

@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "api/server.h"
@@ -18,6 +20,8 @@ struct scanner {
     struct api_server *server;
     uint64_t interval_ms;
     uint64_t budget_ns; /* per-VMA tier budget per interval */
+    uint64_t watchdog_ms; /* WATCHDOG=1 at least this often (half of WatchdogSec); 0 = none */
+    bool reload;        /* new interval/budget_ns to apply on the scan thread */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
@@ -88,6 +92,10 @@ static struct timespec deadline_after(const struct timespec *start, uint64_t ms)
     return t;
 }
 
+static bool before(const struct timespec *a, const struct timespec *b) {
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 static void *scan_loop(void *arg) {
     struct scanner *sc = arg;
     bool first = true;
@@ -97,7 +105,8 @@ static void *scan_loop(void *arg) {
         struct vm_snapshot *snap = NULL;
         int r = vm_collector_scan(sc->collector, sc->prev, &snap);
         if (r < 0) {
-            log_msg(LOG_ERR, "scan failed: %s; keeping the previous snapshot", strerror(-r));
+            log_event(LOG_ERR, LOG_ID_SCAN_FAILED, 0,
+                      "scan failed: %s; keeping the previous snapshot", strerror(-r));
         } else {
             api_server_publish(sc->server, snap);
             vm_snapshot_unref(sc->prev);
@@ -106,6 +115,12 @@ static void *scan_loop(void *arg) {
                 log_msg(LOG_INFO, "first snapshot: %u processes, %llu VMAs in %llu ms",
                         snap->nprocs, (unsigned long long)snap->nvmas,
                         (unsigned long long)(snap->duration_ns / 1000000));
+            /* READY=1 once the first snapshot is served; the watchdog is fed by this loop, so
+             * a collector stuck in a read gets the service restarted. */
+            (void)sd_notifyf(0, "%sSTATUS=Scan %llu: %u processes, %llu VMAs in %llu ms\nWATCHDOG=1",
+                             first ? "READY=1\n" : "", (unsigned long long)snap->seq,
+                             snap->nprocs, (unsigned long long)snap->nvmas,
+                             (unsigned long long)(snap->duration_ns / 1000000));
             first = false;
         }
         /* Fixed rate: the next scan starts one interval after this one started. */
@@ -116,8 +131,24 @@ static void *scan_loop(void *arg) {
                 do_refresh(sc);
                 continue;
             }
-            if (pthread_cond_timedwait(&sc->wake, &sc->lock, &until) == ETIMEDOUT)
-                break;
+            if (sc->reload) {
+                sc->reload = false;
+                vm_collector_set_deep_budget(sc->collector, sc->budget_ns);
+                until = deadline_after(&start, sc->interval_ms);
+            }
+            struct timespec wake = until, now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (sc->watchdog_ms) {
+                struct timespec ping = deadline_after(&now, sc->watchdog_ms);
+                if (before(&ping, &wake))
+                    wake = ping;
+            }
+            if (pthread_cond_timedwait(&sc->wake, &sc->lock, &wake) == ETIMEDOUT) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (!before(&now, &until))
+                    break;
+                (void)sd_notify(0, "WATCHDOG=1"); /* waiting is not being stuck */
+            }
         }
         bool stop = sc->stop;
         pthread_mutex_unlock(&sc->lock);
@@ -126,7 +157,49 @@ static void *scan_loop(void *arg) {
     }
 }
 
-int service_run(const struct vm_config *cfg, struct vm_collector *collector) {
+/* SIGHUP: read the configuration again; keep the running one if the new one is bad. What a
+ * reload changes: --interval, --deep-walk-budget. (Listen addresses, roots and the server's
+ * options need a restart.) */
+static void reload(struct scanner *sc, int argc, char **argv) {
+    struct vm_config cfg;
+    char err[512];
+    (void)sd_notify(0, "RELOADING=1");
+    int r = config_load(argc, argv, &cfg, err, sizeof(err));
+    if (r != 0) {
+        log_msg(LOG_ERR, "reload: %s; keeping the running configuration", r < 0 ? err : "no");
+    } else {
+        pthread_mutex_lock(&sc->lock);
+        sc->interval_ms = cfg.interval_ms;
+        sc->budget_ns = config_deep_budget_ns(&cfg);
+        sc->reload = true;
+        pthread_cond_signal(&sc->wake);
+        pthread_mutex_unlock(&sc->lock);
+        log_msg(LOG_INFO, "reloaded: interval %llu ms, deep-walk budget %u.%02u%%",
+                (unsigned long long)cfg.interval_ms, cfg.deep_walk_budget_bp / 100,
+                cfg.deep_walk_budget_bp % 100);
+    }
+    config_free(&cfg);
+    (void)sd_notify(0, "READY=1");
+}
+
+/* Sockets handed over by systemd (socket activation): listening TCP sockets only. Returns how
+ * many (0 without socket activation) or -EINVAL. */
+static int inherited_sockets(int *fds, size_t max) {
+    int n = sd_listen_fds(1);
+    if (n <= 0)
+        return 0;
+    if ((size_t)n > max)
+        return -EINVAL;
+    for (int i = 0; i < n; i++) {
+        fds[i] = SD_LISTEN_FDS_START + i;
+        if (sd_is_socket(fds[i], AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+            return -EINVAL;
+    }
+    return n;
+}
+
+int service_run(const struct vm_config *cfg, struct vm_collector *collector, int argc,
+                char **argv) {
     char err[512];
     sigset_t sigs;
     sigemptyset(&sigs);
@@ -149,7 +222,20 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector) {
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&sc.refresh_done, NULL);
 
+    int fds[16];
+    int nfds = inherited_sockets(fds, 16);
+    if (nfds < 0) {
+        log_msg(LOG_ERR, "socket activation: only listening stream sockets (at most 16) can be "
+                         "handed over");
+        return 1;
+    }
+    uint64_t watchdog_usec = 0;
+    if (sd_watchdog_enabled(1, &watchdog_usec) > 0 && watchdog_usec > 0)
+        sc.watchdog_ms = watchdog_usec / 2000 ? watchdog_usec / 2000 : 1;
+
     struct api_server_options so = {
+        .listen_fds = fds,
+        .nfds = (size_t)nfds,
         .refresh = refresh,
         .refresh_userdata = &sc,
         .listen = (const char *const *)cfg->listen,
@@ -186,11 +272,11 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector) {
         if (sig < 0)
             continue; /* EINTR */
         if (sig == SIGHUP) {
-            log_msg(LOG_NOTICE, "SIGHUP: reloading the configuration is not supported by this "
-                                "build; keeping the running one");
+            reload(&sc, argc, argv);
             continue;
         }
         log_msg(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        (void)sd_notify(0, "STOPPING=1");
         break;
     }
 

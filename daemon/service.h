@@ -4,5 +4,7 @@
 #include "daemon/options.h"
 #include "vmatlas/collector.h"
 
-/* Serve until SIGTERM or SIGINT. Returns the process exit status. */
-int service_run(const struct vm_config *cfg, struct vm_collector *collector);
+/* Serve until SIGTERM or SIGINT (SIGHUP reloads the configuration from argv and its file).
+ * Returns the process exit status. */
+int service_run(const struct vm_config *cfg, struct vm_collector *collector, int argc,
+                char **argv);

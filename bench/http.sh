@@ -33,19 +33,9 @@ if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
 fi
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))
-
-# The reference workload lives in the shared folder beside the repository: read it there,
-# build it here, never copy or change it.
-SHARED_DIR=${SHARED_DIR:-$REPO/../shared}
-if [[ -f $SHARED_DIR/workload.c ]]; then
-    BENCH_SRC=$SHARED_DIR
-else
-    BENCH_SRC=$SHARED_DIR/bench
-fi
-[[ -f $BENCH_SRC/workload.c ]] || die "$BENCH_SRC/workload.c not found: the shared bench folder is missing.
-  Expected it at <repo>/../shared/bench (repo: $REPO); set SHARED_DIR=/path/to/shared to point elsewhere."
-BENCH_SRC=$(cd "$BENCH_SRC" && pwd)
+# shellcheck source=bench/lib.sh
+. "$SCRIPT_DIR/lib.sh"
+bench_locate_shared workload.c
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}

@@ -27,21 +27,9 @@ if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
 fi
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))
-
-# The reference programs live in the shared folder beside the repository: read them there,
-# build them here, never copy or change them.
-SHARED_DIR=${SHARED_DIR:-$REPO/../shared}
-if [[ -f $SHARED_DIR/workload.c ]]; then
-    BENCH_SRC=$SHARED_DIR
-else
-    BENCH_SRC=$SHARED_DIR/bench
-fi
-for f in workload.c floor.c; do
-    [[ -f $BENCH_SRC/$f ]] || die "$BENCH_SRC/$f not found: the shared bench folder is missing.
-  Expected it at <repo>/../shared/bench (repo: $REPO); set SHARED_DIR=/path/to/shared to point elsewhere."
-done
-BENCH_SRC=$(cd "$BENCH_SRC" && pwd)
+# shellcheck source=bench/lib.sh
+. "$SCRIPT_DIR/lib.sh"
+bench_locate_shared workload.c floor.c
 
 R=${R:-11}
 N=${N:-300}

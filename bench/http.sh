@@ -166,19 +166,7 @@ disown "$WD_PID" # no job notice when the clean-up kills it
 
 # ---- workload -------------------------------------------------------------------------------
 note "starting workload -n $N -m $M -r 2048 -t 0.5 -q ..."
-"$BIN/workload" -n "$N" -m "$M" -r 2048 -t 0.5 -q >"$TMP/workload.out" 2>"$TMP/workload.err" &
-WL_PID=$!
-for ((waited = 0; ; waited++)); do
-    grep -q '^READY' "$TMP/workload.out" 2>/dev/null && break
-    if ! kill -0 "$WL_PID" 2>/dev/null; then
-        cat "$TMP/workload.err" >&2
-        WL_PID=
-        die "workload exited before it was ready"
-    fi
-    ((waited < READY_TIMEOUT * 5)) || die "workload not ready after ${READY_TIMEOUT}s"
-    sleep 0.2
-done
-READY_LINE=$(grep -m1 '^READY' "$TMP/workload.out")
+bench_start_workload
 note "workload: $READY_LINE"
 
 # ---- vmatlasd ---------------------------------------------------------------------------------

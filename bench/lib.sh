@@ -20,3 +20,23 @@ bench_locate_shared() {
     done
     BENCH_SRC=$(cd "$BENCH_SRC" && pwd)
 }
+
+# Start the reference workload (workload -n N -m M -r 2048 -t 0.5 -q, built in $BIN) and wait for
+# its READY line (with -q: "READY procs=N ... setup_s=S parent=PID"). Sets WL_PID and READY_LINE;
+# the caller's clean-up SIGTERMs WL_PID (the workload SIGKILLs its children, removes its file).
+bench_start_workload() {
+    "$BIN/workload" -n "$N" -m "$M" -r 2048 -t 0.5 -q >"$TMP/workload.out" 2>"$TMP/workload.err" &
+    WL_PID=$!
+    local waited
+    for ((waited = 0; ; waited++)); do
+        grep -q '^READY' "$TMP/workload.out" 2>/dev/null && break
+        if ! kill -0 "$WL_PID" 2>/dev/null; then
+            cat "$TMP/workload.err" >&2
+            WL_PID=
+            die "workload exited before it was ready"
+        fi
+        ((waited < READY_TIMEOUT * 5)) || die "workload not ready after ${READY_TIMEOUT}s"
+        sleep 0.2
+    done
+    READY_LINE=$(grep -m1 '^READY' "$TMP/workload.out")
+}

@@ -87,20 +87,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "# starting workload -n $N -m $M -r 2048 -t 0.5 -q ..."
-"$BIN/workload" -n "$N" -m "$M" -r 2048 -t 0.5 -q >"$TMP/workload.out" 2>"$TMP/workload.err" &
-WL_PID=$!
-# With -q the READY line has no pids= list: "READY procs=N ... setup_s=S parent=PID".
-for ((waited = 0; ; waited++)); do
-    grep -q '^READY' "$TMP/workload.out" 2>/dev/null && break
-    if ! kill -0 "$WL_PID" 2>/dev/null; then
-        cat "$TMP/workload.err" >&2
-        WL_PID=
-        die "workload exited before it was ready"
-    fi
-    ((waited < READY_TIMEOUT * 5)) || die "workload not ready after ${READY_TIMEOUT}s"
-    sleep 0.2
-done
-READY_LINE=$(grep -m1 '^READY' "$TMP/workload.out")
+bench_start_workload
 echo "# workload: $READY_LINE"
 
 # ---- the variants -----------------------------------------------------------------------------

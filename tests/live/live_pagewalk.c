@@ -861,20 +861,6 @@ static bool soft_dirty_supported(void) {
     return sd;
 }
 
-static long hugepages_free(void) {
-    char *b = live_slurp("/proc/meminfo", NULL);
-    struct live_kvs k;
-    long v = -1;
-    if (b) {
-        live_kvs_parse(b, &k);
-        const struct live_kv *e = live_kvs_get(&k, "HugePages_Free");
-        if (e)
-            v = (long)e->value;
-    }
-    free(b);
-    return v;
-}
-
 static int bench(int reps, uint64_t pm_max) {
     struct sweep s;
     sweep_all(reps, pm_max, true, &s);
@@ -904,7 +890,7 @@ int main(int argc, char **argv) {
     printf("live_pagewalk: soft-dirty %s\n", ctx.soft_dirty_supported ? "tracked" : "not tracked");
 
     /* slots for the child's regions, and the region shared over the fork */
-    struct setup s = {.hugetlb = hugepages_free() >= 1};
+    struct setup s = {.hugetlb = live_hugepages_free() >= 1};
     size_t span = (size_t)R_MAX * SLOT_SIZE + HUGE_2M;
     void *res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     CHECK(res != MAP_FAILED);

@@ -423,23 +423,9 @@ static long read_long(const char *path) {
     return v;
 }
 
-static long hugepages_free(void) {
-    char *b = live_slurp("/proc/meminfo", NULL);
-    struct live_kvs k;
-    long v = -1;
-    if (b) {
-        live_kvs_parse(b, &k);
-        const struct live_kv *e = live_kvs_get(&k, "HugePages_Free");
-        if (e)
-            v = (long)e->value;
-    }
-    free(b);
-    return v;
-}
-
 /* Make one 2 MiB hugetlb page available; false (with a message) when root cannot. */
 static bool setup_hugepages(void) {
-    long free_pages = hugepages_free();
+    long free_pages = live_hugepages_free();
     if (free_pages >= 1)
         return true;
     long old = read_long("/proc/sys/vm/nr_hugepages");
@@ -464,7 +450,7 @@ static bool setup_hugepages(void) {
         restore_hugepages();
         return false;
     }
-    if (hugepages_free() < 1) {
+    if (live_hugepages_free() < 1) {
         printf("live_probe: hugetlb part skipped: the kernel could not allocate a 2 MiB page\n");
         restore_hugepages();
         return false;

@@ -444,3 +444,18 @@ LIVE_UNUSED static const char *live_quote(const char *s, size_t len, char *buf, 
     buf[o] = 0;
     return buf;
 }
+
+/* HugePages_Free of /proc/meminfo (default-size pool), or -1. */
+static inline long live_hugepages_free(void) {
+    char *b = live_slurp("/proc/meminfo", NULL);
+    struct live_kvs k;
+    long v = -1;
+    if (b) {
+        live_kvs_parse(b, &k);
+        const struct live_kv *e = live_kvs_get(&k, "HugePages_Free");
+        if (e)
+            v = (long)e->value;
+    }
+    free(b);
+    return v;
+}

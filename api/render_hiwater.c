@@ -30,7 +30,7 @@ static json_t *render_group(const struct vm_group *g, const char *key) {
      * other keys are null when there is none (no unit, the whole host). */
     if (!key && g->by == VM_GROUP_COMM)
         key = "";
-    return json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
+    json_t *o = json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o}",
                      "key", key ? json_kernel_string(key) : json_null(),
                      "processes", (json_int_t)g->processes,
                      "rss", json_u64(g->rss),
@@ -42,6 +42,23 @@ static json_t *render_group(const struct vm_group *g, const char *key) {
                      "observed_rss_peak_at", json_time_ms(g->observed_rss_peak_at_ms),
                      "exited", (json_int_t)g->exited,
                      "exited_vm_hwm_max", json_u64(g->exited_vm_hwm_max));
+    if (o && g->by == VM_GROUP_CGROUP) {
+        /* The cgroup's own high-water mark, as the kernel keeps it (and which file it is). */
+        static const char *const src[_VM_MEMORY_PEAK_MAX] = {
+            [VM_MEMORY_PEAK_V2] = "memory.peak",
+            [VM_MEMORY_PEAK_V1] = "memory.max_usage_in_bytes",
+        };
+        const char *from = g->memory_peak_src < _VM_MEMORY_PEAK_MAX ? src[g->memory_peak_src]
+                                                                     : NULL;
+        if (json_object_set_new(o, "memory_peak", from ? json_u64(g->memory_peak) : json_null()) <
+                0 ||
+            json_object_set_new(o, "memory_peak_source", from ? json_string(from) : json_null()) <
+                0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
 }
 
 json_t *render_hiwater(const struct vm_snapshot *s, enum vm_group_by by) {
@@ -71,8 +88,10 @@ json_t *render_exited(const struct vm_snapshot *s) {
         char id[32];
         const char *comm = vm_snapshot_str(s, e[i].comm), *unit = vm_snapshot_str(s, e[i].unit);
         (void)snprintf(id, sizeof(id), "%d:%llu", e[i].pid, (unsigned long long)e[i].starttime);
+        bool ts = e[i].flags & VM_EXITED_TASKSTATS;
         json_t *o = json_pack(
-            "{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "pid", e[i].pid, "id", id,
+            "{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:o}", "pid",
+            e[i].pid, "id", id,
             "comm", json_kernel_string(comm ? comm : ""),
             "unit", unit ? json_kernel_string(unit) : json_null(),
             "start_time", json_time_ms(e[i].start_time_ms),
@@ -81,7 +100,12 @@ json_t *render_exited(const struct vm_snapshot *s) {
             "vm_peak", e[i].flags & VM_EXITED_PEAK ? json_u64(e[i].vm_peak) : json_null(),
             "observed_rss_max",
             e[i].observed_rss_max_at_ms ? json_u64(e[i].observed_rss_max) : json_null(),
-            "observed_rss_max_at", json_time_ms(e[i].observed_rss_max_at_ms));
+            "observed_rss_max_at", json_time_ms(e[i].observed_rss_max_at_ms),
+            /* "taskstats": vm_hwm/vm_peak are the kernel's at exit; "proc": the last scan's */
+            "source", ts ? "taskstats" : "proc",
+            "seen", !(e[i].flags & VM_EXITED_UNSEEN),
+            "exited_at", ts ? json_time_ms(e[i].exit_ms) : json_null(),
+            "exit_code", ts ? json_integer(e[i].exit_code) : json_null());
         if (json_array_append_new(list, o) < 0) {
             json_decref(list);
             list = NULL;

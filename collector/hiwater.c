@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector/cgpeak.h"
 #include "collector/hiwater.h"
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
@@ -156,9 +157,18 @@ static int add_members(struct snap_builder *b, struct group_index *ix) {
     return 0;
 }
 
+static bool is_reset(const struct hiwater_opts *o, int by, const char *key) {
+    for (size_t i = 0; i < o->nresets; i++) {
+        const struct hiwater_reset *r = &o->resets[i];
+        if ((r->by < 0 || r->by == by) && (!r->key || strcmp(r->key, key ? key : "") == 0))
+            return true;
+    }
+    return false;
+}
+
 /* Peaks and exit counts of prev's groups. */
 static int carry_groups(struct snap_builder *b, struct group_index *ix,
-                        const struct vm_snapshot *prev) {
+                        const struct vm_snapshot *prev, const struct hiwater_opts *o) {
     const struct vm_group *old = vm_snapshot_groups(prev);
     for (uint32_t i = 0; i < prev->ngroups; i++) {
         uint32_t key;
@@ -167,6 +177,12 @@ static int carry_groups(struct snap_builder *b, struct group_index *ix,
         if (r < 0 || (r = group_get(b, ix, old[i].by, key, &g)) < 0)
             return r;
         g->exited += old[i].exited;
+        if (!g->memory_peak_src) {
+            g->memory_peak = old[i].memory_peak; /* the last known, until read again */
+            g->memory_peak_src = old[i].memory_peak_src;
+        }
+        if (is_reset(o, old[i].by, vm_snapshot_str(prev, old[i].key)))
+            continue;
         if (old[i].exited_vm_hwm_max > g->exited_vm_hwm_max)
             g->exited_vm_hwm_max = old[i].exited_vm_hwm_max;
         if (old[i].observed_rss_peak_at_ms &&
@@ -181,7 +197,9 @@ static int carry_groups(struct snap_builder *b, struct group_index *ix,
 /* Processes of prev that are not in the builder any more: exit records, and their groups'
  * exit counts. */
 static int record_exits(struct snap_builder *b, struct group_index *ix,
-                        const struct vm_snapshot *prev, uint64_t now_ms, uint32_t exited_max) {
+                        const struct vm_snapshot *prev, const struct hiwater_opts *o) {
+    uint64_t now_ms = o->now_ms;
+    uint32_t exited_max = o->exited_max;
     size_t nprocs = snap_builder_nprocs(b);
     _cleanup_free_ struct ident *now = malloc_array(nprocs, sizeof(*now));
     if (!now)
@@ -196,7 +214,8 @@ static int record_exits(struct snap_builder *b, struct group_index *ix,
     for (uint32_t i = 0; i < prev->nprocs; i++) {
         const struct vm_process *p = &procs[i];
         struct ident id = {p->pid, p->starttime};
-        if ((p->flags & VM_PROC_KTHREAD) || bsearch(&id, now, nprocs, sizeof(id), cmp_ident))
+        if ((p->flags & VM_PROC_KTHREAD) ||
+            (o->prev_same_boot && bsearch(&id, now, nprocs, sizeof(id), cmp_ident)))
             continue;
         struct vm_exited e = {
             .pid = p->pid,
@@ -289,16 +308,41 @@ static int prune_groups(struct snap_builder *b) {
     return 0;
 }
 
-int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev, uint64_t now_ms,
-                   uint32_t exited_max) {
+/* The cgroups' own peaks, for the cgroup groups with members (others keep the last value
+ * read). A cgroup that is gone, unreadable or keeps no peak has none. */
+static int read_memory_peaks(struct snap_builder *b, int sysfd) {
+    size_t n;
+    (void)snap_builder_groups(b, &n);
+    for (size_t i = 0; i < n; i++) {
+        struct vm_group *g = &snap_builder_groups(b, &n)[i];
+        const char *path = snap_builder_str(b, g->key);
+        if (g->by != VM_GROUP_CGROUP || g->processes == 0 || !path)
+            continue;
+        uint64_t peak;
+        uint8_t src;
+        if (cgroup_memory_peak(sysfd, path, &peak, &src) == 0) {
+            g->memory_peak = peak;
+            g->memory_peak_src = src;
+        } else {
+            g->memory_peak = 0;
+            g->memory_peak_src = VM_MEMORY_PEAK_NONE;
+        }
+    }
+    return 0;
+}
+
+int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev,
+                   const struct hiwater_opts *o) {
     struct group_index ix = {0};
     int r = index_init(&ix, snap_builder_nprocs(b) + (prev ? prev->ngroups : 0));
     if (r == 0)
         r = add_members(b, &ix);
+    if (r == 0 && o->sysfd >= 0)
+        r = read_memory_peaks(b, o->sysfd);
     if (r == 0 && prev)
-        r = carry_groups(b, &ix, prev);
+        r = carry_groups(b, &ix, prev, o);
     if (r == 0 && prev)
-        r = record_exits(b, &ix, prev, now_ms, exited_max);
+        r = record_exits(b, &ix, prev, o);
     index_free(&ix);
     if (r < 0)
         return r;
@@ -308,7 +352,7 @@ int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev, uint6
         struct vm_group *g = &groups[i];
         if (g->processes > 0 && (g->rss > g->observed_rss_peak || !g->observed_rss_peak_at_ms)) {
             g->observed_rss_peak = g->rss;
-            g->observed_rss_peak_at_ms = now_ms;
+            g->observed_rss_peak_at_ms = o->now_ms;
         }
     }
     return prune_groups(b);

@@ -2,15 +2,32 @@
  * snapshot to the next. */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "collector/builder.h"
 #include "vmatlas/snapshot.h"
 
+/* Peaks to forget: the groups of way `by` (-1: every way) whose key is `key` (NULL: every
+ * group of that way; "" the null key: no unit, the whole host). */
+struct hiwater_reset {
+    int by;
+    const char *key;
+};
+
+struct hiwater_opts {
+    uint64_t now_ms;       /* the new snapshot's time */
+    uint32_t exited_max;   /* entries of the exited ring */
+    bool prev_same_boot;   /* false: prev's processes are from an earlier boot, all gone */
+    int sysfd;             /* sysfs root for the cgroups' own memory peaks; -1: don't read */
+    const struct hiwater_reset *resets; /* peaks not carried from prev this time */
+    size_t nresets;
+};
+
 /* With every process of the new snapshot in the builder: build the groups of each way of
  * grouping (their current sums and maxima), carry the peaks and exit counts of prev's groups
  * (prev may be NULL), and record the processes of prev that are gone (newest first, at most
- * exited_max, older entries of prev's ring after them). now_ms is the new snapshot's time.
- * Returns 0 or -ENOMEM. */
-int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev, uint64_t now_ms,
-                   uint32_t exited_max);
+ * exited_max, older entries of prev's ring after them). Returns 0 or -ENOMEM. */
+int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev,
+                   const struct hiwater_opts *o);

@@ -63,6 +63,8 @@ struct vm_collector {
     struct pagewalk_ctx walk_ctx;
     struct pagewalk_vma *walk_vmas; /* scratch, one per VMA of the process being walked */
     size_t walk_cap;
+    struct hiwater_reset *resets;   /* group peaks the next scan forgets (keys owned) */
+    size_t nresets;
 };
 
 _Static_assert((int)RES_PRESENT == (int)VM_RES_F_PRESENT && (int)RES_SWAPPED == (int)VM_RES_F_SWAPPED &&
@@ -708,12 +710,28 @@ static bool parse_pid_name(const char *s, int32_t *ret) {
     return true;
 }
 
+/* Whether prev was taken in this boot: pids and start times of another boot mean nothing
+ * now (a restored state from before a reboot). */
+static bool same_boot(const struct vm_collector *c, const struct vm_snapshot *prev) {
+    const char *boot = vm_snapshot_str(prev, prev->node.boot_id);
+    return strcmp(boot ? boot : "", c->node.boot_id) == 0;
+}
+
+static void clear_resets(struct vm_collector *c) {
+    for (size_t i = 0; i < c->nresets; i++)
+        free((char *)c->resets[i].key);
+    free(c->resets);
+    c->resets = NULL;
+    c->nresets = 0;
+}
+
 static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int32_t force_pid,
                     struct vm_snapshot **ret) {
+    bool prev_same_boot = prev && same_boot(c, prev);
     struct scan sc = {
         .c = c,
         .b = c->builder,
-        .prev = prev,
+        .prev = prev_same_boot ? prev : NULL, /* per-process carry-over */
         .now_mono_ns = clock_ns(CLOCK_MONOTONIC),
         .force_pid = force_pid,
     };
@@ -803,10 +821,20 @@ static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int3
     n->walk_source = (uint8_t)c->walk;
     n->max_map_count = f->max_map_count;
     n->btime = f->btime;
+    struct hiwater_opts ho = {
+        .now_ms = sc.now_ms,
+        .exited_max = c->exited_max,
+        .prev_same_boot = prev_same_boot,
+        .sysfd = (f->caps & (1u << VM_CAP_MEMORY_PEAK)) ? c->sysfd : -1,
+        .resets = c->resets,
+        .nresets = c->nresets,
+    };
     if ((r = hugepages_collect(c->procfd, c->sysfd, sc.b, &hdr.thp)) < 0 ||
-        (r = hiwater_update(sc.b, prev, sc.now_ms, c->exited_max)) < 0)
+        (r = hiwater_update(sc.b, prev, &ho)) < 0)
         goto out;
     r = snap_builder_finish(sc.b, &hdr, ret);
+    if (r == 0)
+        clear_resets(c); /* done: the new snapshot no longer has those peaks */
 out:
     free(sc.picks);
     if (r < 0)
@@ -838,6 +866,20 @@ int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev,
 
 void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns) {
     c->deep_budget_ns = deep_budget_ns;
+}
+
+int vm_collector_reset_peaks(struct vm_collector *c, int by, const char *key) {
+    if (by < -1 || by >= _VM_GROUP_MAX)
+        return -EINVAL;
+    struct hiwater_reset *more = realloc(c->resets, (c->nresets + 1) * sizeof(*more));
+    if (!more)
+        return -ENOMEM;
+    c->resets = more;
+    char *k = NULL;
+    if (key && !(k = strdup(key)))
+        return -ENOMEM;
+    c->resets[c->nresets++] = (struct hiwater_reset){by, k};
+    return 0;
 }
 
 static int open_root(const char *path, int *ret) {
@@ -907,6 +949,7 @@ struct vm_collector *vm_collector_free(struct vm_collector *c) {
         free(c->cmdline);
         free(c->name);
         free(c->walk_vmas);
+        clear_resets(c);
         pagewalk_ctx_done(&c->walk_ctx);
         free(c);
     }

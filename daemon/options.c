@@ -12,6 +12,7 @@
 #include "daemon/options.h"
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
+#include "vmatlas/snapshot.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:9477"
 #define INTERVAL_MAX_MS (24ull * 3600 * 1000)
@@ -182,6 +183,50 @@ static int set_redact(struct vm_config *cfg, const char *v, char *err, size_t er
     return 0;
 }
 
+static int set_state_dir(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                         const char *name) {
+    if (!v || v[0] != '/')
+        return fail(err, errlen, "%s must be an absolute directory path, not \"%s\"", name,
+                    v ? v : "");
+    return set_str(&cfg->state_dir, v, err, errlen, name);
+}
+
+int reset_spec_parse(const char *spec, int *ret_by, const char **ret_key) {
+    if (strcmp(spec, "all") == 0) {
+        *ret_by = -1;
+        *ret_key = NULL;
+        return 0;
+    }
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    for (int by = 0; by < _VM_GROUP_MAX; by++) {
+        const char *name = vm_group_by_name(by);
+        if (strlen(name) == n && strncmp(spec, name, n) == 0) {
+            *ret_by = by;
+            *ret_key = colon ? colon + 1 : NULL;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static int set_reset_peaks(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                           const char *name) {
+    int by;
+    const char *key;
+    if (!v || reset_spec_parse(v, &by, &key) < 0)
+        return fail(err, errlen,
+                    "%s must be all, BY or BY:KEY with BY one of comm, unit, cgroup, user, "
+                    "none, not \"%s\"", name, v ? v : "");
+    if (cfg->nreset_peaks >= VM_RESET_PEAKS_MAX)
+        return fail(err, errlen, "%s: at most %d", name, VM_RESET_PEAKS_MAX);
+    char *s = strdup(v);
+    if (!s)
+        return fail(err, errlen, "%s: out of memory", name);
+    cfg->reset_peaks[cfg->nreset_peaks++] = s;
+    return 0;
+}
+
 /* ADDR:PORT with a numeric IPv4 address or a bracketed IPv6 one; port 0 picks a free port. */
 static int set_listen(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                       const char *name) {
@@ -231,6 +276,8 @@ static const struct option_def options[] = {
     {"residency-source", required_argument, set_residency, true, "auto|pagemap_scan|pagemap|smaps", "where page residency comes from (default auto: PAGEMAP_SCAN, else pagemap)"},
     {"exited-max", required_argument, set_exited_max, true, "N", "exited processes remembered with their peaks (default 1000)"},
     {"redact-addresses", optional_argument, set_redact, true, "[=BOOL]", "serve addresses as null"},
+    {"state-dir", required_argument, set_state_dir, true, "DIR", "keep group peaks and exited processes here across restarts"},
+    {"reset-peaks", required_argument, set_reset_peaks, true, "all|BY[:KEY]", "forget observed group peaks at start (repeatable; BY: comm, unit, cgroup, user, none)"},
     {"check-config", no_argument, set_check_config, false, NULL, "validate the configuration and exit"},
     {"version", no_argument, NULL, false, NULL, "print the version and exit"},
     {"help", no_argument, NULL, false, NULL, "print this help and exit"},
@@ -372,10 +419,14 @@ void config_free(struct vm_config *cfg) {
     free(cfg->config);
     free(cfg->procfs_root);
     free(cfg->sysfs_root);
+    free(cfg->state_dir);
     for (size_t i = 0; i < cfg->nlisten; i++)
         free(cfg->listen[i]);
     cfg->nlisten = 0;
-    cfg->config = cfg->procfs_root = cfg->sysfs_root = NULL;
+    for (size_t i = 0; i < cfg->nreset_peaks; i++)
+        free(cfg->reset_peaks[i]);
+    cfg->nreset_peaks = 0;
+    cfg->config = cfg->procfs_root = cfg->sysfs_root = cfg->state_dir = NULL;
 }
 
 uint64_t config_deep_budget_ns(const struct vm_config *cfg) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define VM_LISTEN_MAX 16
+#define VM_RESET_PEAKS_MAX 32
 
 enum output_format { OUTPUT_JSON, OUTPUT_PROMETHEUS };
 
@@ -25,6 +26,9 @@ struct vm_config {
     uint32_t exited_max;          /* --exited-max N: exited processes remembered (1000) */
     int residency_source;         /* --residency-source: enum vm_residency_mode (auto) */
     bool check_config;            /* --check-config: validate and exit */
+    char *state_dir;              /* --state-dir DIR: peaks and exited ring survive restarts */
+    char *reset_peaks[VM_RESET_PEAKS_MAX]; /* --reset-peaks all|BY|BY:KEY, repeatable */
+    size_t nreset_peaks;
 };
 
 /* Fill *cfg from defaults, the config file named by --config (if any) and argv. Returns 0 to
@@ -34,6 +38,11 @@ int config_load(int argc, char **argv, struct vm_config *cfg, char *err, size_t 
 
 /* Free the strings of cfg (not cfg itself). */
 void config_free(struct vm_config *cfg);
+
+/* A --reset-peaks value: "all" (by -1, key NULL), "BY" (every group of that way: key NULL)
+ * or "BY:KEY" (key points into spec; empty for the null key). BY is comm, unit, cgroup, user
+ * or none. Returns 0 or -EINVAL. */
+int reset_spec_parse(const char *spec, int *ret_by, const char **ret_key);
 
 /* The per-scan CPU budget of the per-VMA tier, in ns: budget share of the interval. */
 uint64_t config_deep_budget_ns(const struct vm_config *cfg);

@@ -13,6 +13,7 @@
 #include "api/server.h"
 #include "daemon/log.h"
 #include "daemon/service.h"
+#include "daemon/statefile.h"
 #include "vmatlas/macros.h"
 
 struct scanner {
@@ -33,7 +34,40 @@ struct scanner {
     bool refresh_busy;     /* a refresh is asked or running */
     int refresh_result;
     uint64_t refresh_retry_ns;
+    /* --state-dir: saved every STATE_SAVE_MS by the scan thread, and at stop. */
+    const char *state_dir;
+    struct timespec saved_at;
+    bool saved_once;
+    /* --reset-peaks: the list in force, and what a reload newly listed (for the scan
+     * thread, which owns the collector). */
+    char *resets[VM_RESET_PEAKS_MAX];
+    size_t nresets;
+    char *pending[VM_RESET_PEAKS_MAX];
+    size_t npending;
 };
+
+#define STATE_SAVE_MS 60000
+
+/* Hand the reset specs (already validated by the option parser) to the collector: the next
+ * scan forgets those peaks. */
+static void apply_resets(struct vm_collector *c, char *const *specs, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        int by;
+        const char *key;
+        if (reset_spec_parse(specs[i], &by, &key) == 0 &&
+            vm_collector_reset_peaks(c, by, key) == 0)
+            log_msg(LOG_NOTICE, "reset-peaks %s: the observed peaks start again", specs[i]);
+    }
+}
+
+static void save_state(struct scanner *sc, const struct vm_snapshot *snap) {
+    int r = state_save(sc->state_dir, snap);
+    if (r < 0)
+        log_msg(LOG_WARNING, "cannot save the state in %s: %s; the previous state is kept",
+                sc->state_dir, strerror(-r));
+    clock_gettime(CLOCK_MONOTONIC, &sc->saved_at);
+    sc->saved_once = true;
+}
 
 /* The scan thread: do the refresh that is asked for (sc->lock held; released meanwhile). */
 static void do_refresh(struct scanner *sc) {
@@ -122,6 +156,11 @@ static void *scan_loop(void *arg) {
                              snap->nprocs, (unsigned long long)snap->nvmas,
                              (unsigned long long)(snap->duration_ns / 1000000));
             first = false;
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            struct timespec due = deadline_after(&sc->saved_at, STATE_SAVE_MS);
+            if (sc->state_dir && (!sc->saved_once || !before(&now, &due)))
+                save_state(sc, snap);
         }
         /* Fixed rate: the next scan starts one interval after this one started. */
         struct timespec until = deadline_after(&start, sc->interval_ms);
@@ -134,6 +173,10 @@ static void *scan_loop(void *arg) {
             if (sc->reload) {
                 sc->reload = false;
                 vm_collector_set_deep_budget(sc->collector, sc->budget_ns);
+                apply_resets(sc->collector, sc->pending, sc->npending);
+                for (size_t i = 0; i < sc->npending; i++)
+                    free(sc->pending[i]);
+                sc->npending = 0;
                 until = deadline_after(&start, sc->interval_ms);
             }
             struct timespec wake = until, now;
@@ -157,9 +200,35 @@ static void *scan_loop(void *arg) {
     }
 }
 
+static bool listed(char *const *list, size_t n, const char *s) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* The reset specs of a new configuration that the running one did not list: a reload applies
+ * a reset-peaks line once, when it appears. (sc->lock held.) */
+static void take_new_resets(struct scanner *sc, struct vm_config *cfg) {
+    for (size_t i = 0; i < cfg->nreset_peaks; i++)
+        if (!listed(sc->resets, sc->nresets, cfg->reset_peaks[i]) &&
+            !listed(sc->pending, sc->npending, cfg->reset_peaks[i]) &&
+            sc->npending < VM_RESET_PEAKS_MAX) {
+            char *copy = strdup(cfg->reset_peaks[i]);
+            if (copy)
+                sc->pending[sc->npending++] = copy;
+        }
+    for (size_t i = 0; i < sc->nresets; i++)
+        free(sc->resets[i]);
+    /* Take over the new list. */
+    memcpy(sc->resets, cfg->reset_peaks, cfg->nreset_peaks * sizeof(char *));
+    sc->nresets = cfg->nreset_peaks;
+    cfg->nreset_peaks = 0;
+}
+
 /* SIGHUP: read the configuration again; keep the running one if the new one is bad. What a
- * reload changes: --interval, --deep-walk-budget. (Listen addresses, roots and the server's
- * options need a restart.) */
+ * reload changes: --interval, --deep-walk-budget, and reset-peaks lines that are new. (Listen
+ * addresses, roots, the state directory and the server's options need a restart.) */
 static void reload(struct scanner *sc, int argc, char **argv) {
     struct vm_config cfg;
     char err[512];
@@ -171,6 +240,7 @@ static void reload(struct scanner *sc, int argc, char **argv) {
         pthread_mutex_lock(&sc->lock);
         sc->interval_ms = cfg.interval_ms;
         sc->budget_ns = config_deep_budget_ns(&cfg);
+        take_new_resets(sc, &cfg);
         sc->reload = true;
         pthread_cond_signal(&sc->wake);
         pthread_mutex_unlock(&sc->lock);
@@ -213,7 +283,8 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     /* Ready before the server starts: HTTP threads reach it through the refresh callback. */
     struct scanner sc = {.collector = collector,
                          .interval_ms = cfg->interval_ms,
-                         .budget_ns = config_deep_budget_ns(cfg)};
+                         .budget_ns = config_deep_budget_ns(cfg),
+                         .state_dir = cfg->state_dir};
     pthread_mutex_init(&sc.lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -257,6 +328,25 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     for (size_t i = 0; i < n; i++)
         log_msg(LOG_INFO, "listening on %s", addrs[i]);
 
+    /* The state of the last run is the first scan's previous snapshot. */
+    if (sc.state_dir) {
+        r = state_load(sc.state_dir, &sc.prev);
+        if (r == 0)
+            log_msg(LOG_INFO, "state from %s/%s: %u groups, %u exited processes, %u processes",
+                    sc.state_dir, STATE_FILE_NAME, sc.prev->ngroups, sc.prev->nexited,
+                    sc.prev->nprocs);
+        else if (r != -ENOENT)
+            log_msg(LOG_WARNING, "state %s/%s ignored (%s): peaks start afresh", sc.state_dir,
+                    STATE_FILE_NAME,
+                    r == -EBADMSG ? "corrupt or truncated"
+                    : r == -EPROTONOSUPPORT ? "written by another version"
+                                            : strerror(-r));
+    }
+    for (size_t i = 0; i < cfg->nreset_peaks; i++)
+        if ((sc.resets[sc.nresets] = strdup(cfg->reset_peaks[i])))
+            sc.nresets++;
+    apply_resets(collector, sc.resets, sc.nresets);
+
     sc.server = server;
     pthread_t thread;
     r = pthread_create(&thread, NULL, scan_loop, &sc);
@@ -287,7 +377,13 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     pthread_mutex_unlock(&sc.lock);
     pthread_join(thread, NULL);
     api_server_stop(server); /* lets in-flight requests finish */
+    if (sc.state_dir && sc.prev && sc.prev->scans_total > 0)
+        save_state(&sc, sc.prev);
     vm_snapshot_unref(sc.prev);
+    for (size_t i = 0; i < sc.nresets; i++)
+        free(sc.resets[i]);
+    for (size_t i = 0; i < sc.npending; i++)
+        free(sc.pending[i]);
     pthread_cond_destroy(&sc.wake);
     pthread_cond_destroy(&sc.refresh_done);
     pthread_mutex_destroy(&sc.lock);

@@ -14,6 +14,7 @@
 
 #include "api/render.h"
 #include "vmatlas/collector.h"
+#include "vmatlas/state.h"
 #include "vmatlas/macros.h"
 
 static void blank_times(json_t *v) {
@@ -148,11 +149,13 @@ static char *read_text(const char *path) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CASE_DIR [--update]\n", argv[0]);
+        fprintf(stderr, "usage: %s CASE_DIR [--update | --state FILE]\n", argv[0]);
         return 2;
     }
     const char *dir = argv[1];
     bool update = argc > 2 && strcmp(argv[2], "--update") == 0;
+    /* --state FILE: write the case's state file (the fuzz corpus of vm_state_decode). */
+    const char *state_out = argc > 3 && strcmp(argv[2], "--state") == 0 ? argv[3] : NULL;
     char proc[4096], sys[4096], path[4200];
     snprintf(proc, sizeof(proc), "%s/proc", dir);
     snprintf(sys, sizeof(sys), "%s/sys", dir);
@@ -174,6 +177,18 @@ int main(int argc, char **argv) {
     if (vm_snapshot_validate(s, s->size) < 0) {
         fprintf(stderr, "%s: the snapshot does not validate\n", dir);
         return 1;
+    }
+
+    if (state_out) {
+        _cleanup_free_ void *state = NULL;
+        size_t slen;
+        if ((r = vm_state_encode(s, &state, &slen)) < 0 ||
+            (r = write_file(state_out, (const char *)state, slen)) < 0) {
+            fprintf(stderr, "%s: %s\n", state_out, strerror(-r));
+            return 1;
+        }
+        printf("%s: state written (%zu bytes)\n", state_out, slen);
+        return 0;
     }
 
     json_t *got = build_expected(s);

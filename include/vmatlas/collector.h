@@ -51,6 +51,12 @@ static inline void vm_collector_freep(struct vm_collector **c) {
 int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev, int32_t pid,
                          uint64_t *ret_retry_ns, struct vm_snapshot **ret);
 
+/* Make the next scan forget the observed peaks (observed_rss_peak, exited_vm_hwm_max) of the
+ * groups of way `by` (enum vm_group_by; -1: every way) whose key is `key` (NULL: every group
+ * of that way; "": the null key). The groups start again from their current sums; exit counts
+ * are kept, and kernel counters are never touched. Returns 0, -EINVAL or -ENOMEM. */
+int vm_collector_reset_peaks(struct vm_collector *c, int by, const char *key);
+
 /* Change the per-scan CPU budget of the per-VMA tier (see the options). */
 void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns);
 

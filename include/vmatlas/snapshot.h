@@ -20,7 +20,7 @@
 #include "vmatlas/limits.h"
 
 #define VM_SNAPSHOT_MAGIC 0x564d41544c415331ull /* "VMATLAS1" */
-#define VM_SNAPSHOT_VERSION 1u
+#define VM_SNAPSHOT_VERSION 2u
 
 /* VMA kinds, as API.md defines them. */
 #define VM_KINDS(X)                                                                                \
@@ -239,13 +239,22 @@ struct vm_thp {
 #define VM__ENUM_GROUP(e, n) VM_GROUP_##e,
 enum vm_group_by { VM_GROUP_BYS(VM__ENUM_GROUP) _VM_GROUP_MAX, _VM_GROUP_INVALID = -EINVAL };
 
+/* The cgroup's own memory high-water mark (group_by=cgroup), bytes. */
+enum vm_memory_peak_src {
+    VM_MEMORY_PEAK_NONE,   /* not kept, or not readable */
+    VM_MEMORY_PEAK_V2,     /* cgroup v2 memory.peak */
+    VM_MEMORY_PEAK_V1,     /* cgroup v1 memory.max_usage_in_bytes */
+    _VM_MEMORY_PEAK_MAX,
+};
+
 /* A group of processes and its peaks. Groups stay after their last member exits, so their
  * peaks and exit counts survive (bounded: VM_GROUPS_PER_BY_MAX per way of grouping). */
 struct vm_group {
     uint32_t key;               /* string: comm, unit, cgroup path or user; 0 = null (no unit,
                                  * the whole host for "none") */
     uint8_t by;                 /* enum vm_group_by */
-    uint8_t reserved[3];
+    uint8_t memory_peak_src;    /* enum vm_memory_peak_src: where memory_peak comes from */
+    uint8_t reserved[2];
     uint32_t processes;         /* members now (kernel threads left out) */
     uint32_t exited;            /* members seen to exit since the collector started */
     int32_t vm_hwm_max_pid;     /* the member with the largest VmHWM now, 0 when none */
@@ -257,15 +266,26 @@ struct vm_group {
     uint64_t observed_rss_peak; /* largest rss seen in one snapshot (the group's own peak) */
     uint64_t observed_rss_peak_at_ms;
     uint64_t exited_vm_hwm_max; /* largest last-seen VmHWM of a member that exited */
+    uint64_t memory_peak;       /* by cgroup: the cgroup's own peak as the kernel keeps it */
 };
 
 /* A process that was in the previous snapshot and is gone from this one. */
-enum { VM_EXITED_HWM = 1u << 0, VM_EXITED_PEAK = 1u << 1 };
+enum {
+    VM_EXITED_HWM = 1u << 0,       /* vm_hwm known */
+    VM_EXITED_PEAK = 1u << 1,      /* vm_peak known */
+    VM_EXITED_TASKSTATS = 1u << 2, /* vm_hwm, vm_peak, exit_code and exit_ms are the kernel's
+                                    * figures at exit (taskstats), not the last scan's */
+    VM_EXITED_UNSEEN = 1u << 3,    /* no scan saw it: known from taskstats only (starttime is
+                                    * derived from the start second, unit unknown) */
+};
 struct vm_exited {
     int32_t pid;
     uint32_t comm;     /* string */
     uint32_t unit;     /* string, 0 = none */
-    uint32_t flags;    /* VM_EXITED_*: vm_hwm / vm_peak known */
+    uint32_t flags;    /* VM_EXITED_* */
+    int32_t exit_code; /* wait status, with VM_EXITED_TASKSTATS */
+    uint32_t uid;      /* with VM_EXITED_TASKSTATS */
+    uint64_t exit_ms;  /* Unix ms of the exit, with VM_EXITED_TASKSTATS */
     uint64_t starttime; /* stat 22: id is "pid:starttime" */
     uint64_t start_time_ms;
     uint64_t exited_by_ms; /* collected_at of the first snapshot that missed it */

@@ -4,9 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include "collector/cgpeak.h"
 #include "test.h"
 #include "vmatlas/collector.h"
+#include "vmatlas/state.h"
 
 static const struct vm_group *find_group(const struct vm_snapshot *s, int by, const char *key) {
     const struct vm_group *g = vm_snapshot_groups(s);
@@ -78,6 +82,100 @@ int main(void) {
     CHECK(g && g->exited == 1);
     CHECK(vm_snapshot_validate(s3, s3->size) == 0);
 
+    /* The cgroups' own peaks: v2 memory.peak, v1 memory.max_usage_in_bytes, none for "/". */
+    g = find_group(s3, VM_GROUP_CGROUP, "/system.slice/hostile.service");
+    CHECK(g && g->memory_peak_src == VM_MEMORY_PEAK_V2 && g->memory_peak == 123456789);
+    g = find_group(s3, VM_GROUP_CGROUP, "/user.slice/user-0.slice/session-3.scope");
+    CHECK(g && g->memory_peak_src == VM_MEMORY_PEAK_V1 && g->memory_peak == 7654321);
+    /* Paths that would leave the cgroup tree are refused, not joined. */
+    int sysfd = open(sys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    uint64_t peak;
+    uint8_t src;
+    CHECK(sysfd >= 0);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "/system.slice/hostile.service", &peak, &src), 0);
+    CHECK(peak == 123456789 && src == VM_MEMORY_PEAK_V2);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "/system.slice/../system.slice", &peak, &src), -EINVAL);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "/..", &peak, &src), -EINVAL);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "/./system.slice", &peak, &src), -EINVAL);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "//system.slice", &peak, &src), -EINVAL);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "system.slice", &peak, &src), -EINVAL);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "/system.slice (deleted)", &peak, &src), -EINVAL);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "/", &peak, &src), -ENOENT);
+    CHECK_EQ_INT(cgroup_memory_peak(sysfd, "/nope.slice", &peak, &src), -ENOENT);
+    close(sysfd);
+    g = find_group(s3, VM_GROUP_COMM, "masked");
+    CHECK(g && g->memory_peak_src == VM_MEMORY_PEAK_NONE);
+
+    /* The state: encoded, every prefix and a flipped byte refused, the whole accepted. */
+    void *state = NULL;
+    size_t slen = 0;
+    CHECK_EQ_INT(vm_state_encode(s3, &state, &slen), 0);
+    struct vm_snapshot *seed = NULL;
+    for (size_t cut = 0; cut < slen; cut += cut < 64 ? 1 : 97)
+        CHECK_EQ_INT(vm_state_decode(state, cut, &seed), -EBADMSG);
+    ((char *)state)[slen / 2] ^= 0x20;
+    CHECK_EQ_INT(vm_state_decode(state, slen, &seed), -EBADMSG);
+    ((char *)state)[slen / 2] ^= 0x20;
+    CHECK_EQ_INT(vm_state_decode(state, slen, &seed), 0);
+    CHECK(seed && seed->nexited == 1 && seed->ngroups == s3->ngroups);
+    CHECK(seed && seed->nprocs == s3->nprocs - s3->nkthreads && seed->nvmas == 0);
+    CHECK(seed && vm_snapshot_validate(seed, seed->size) == 0);
+
+    /* A restart: a new collector whose first scan has the seed as previous snapshot. pid 107
+     * exits while the daemon is down; the unit's peak stays the first scan's. */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s/107'", proc);
+    CHECK(system(cmd) == 0);
+    struct vm_collector *c2 = NULL;
+    struct vm_snapshot *r1 = NULL, *r2 = NULL, *b1 = NULL;
+    co.exited_max = 10;
+    CHECK_EQ_INT(vm_collector_new(&co, &c2), 0);
+    CHECK_EQ_INT(vm_collector_scan(c2, seed, &r1), 0);
+    CHECK_EQ_U64(r1->seq, s3->seq + 1);
+    g = find_group(r1, VM_GROUP_UNIT, "hostile.service");
+    CHECK(g && g->processes == 4 && g->exited == 2 && g->observed_rss_peak == peak1);
+    CHECK(g && g->rss < peak1);
+    CHECK_EQ_U64(r1->nexited, 2);
+    e = vm_snapshot_exited(r1);
+    CHECK_EQ_INT(e[0].pid, 107); /* newest first */
+    CHECK_EQ_U64(e[0].exited_by_ms, r1->collected_at_ms);
+    CHECK_EQ_U64(e[0].vm_hwm, 3000 * 1024);
+    CHECK_EQ_INT(e[1].pid, 105);
+    const struct vm_process *p100 = vm_snapshot_find(r1, 100);
+    const struct vm_process *o100 = vm_snapshot_find(s3, 100);
+    CHECK(p100 && o100 && p100->observed_rss_max_at_ms == o100->observed_rss_max_at_ms);
+
+    /* --reset-peaks unit:hostile.service: that group starts again from its sum now; its exit
+     * count stays, the other groups keep their peaks. */
+    CHECK_EQ_INT(vm_collector_reset_peaks(c2, VM_GROUP_UNIT, "hostile.service"), 0);
+    CHECK_EQ_INT(vm_collector_reset_peaks(c2, 7, NULL), -EINVAL);
+    CHECK_EQ_INT(vm_collector_scan(c2, r1, &r2), 0);
+    g = find_group(r2, VM_GROUP_UNIT, "hostile.service");
+    CHECK(g && g->observed_rss_peak == g->rss && g->observed_rss_peak < peak1 && g->exited == 2);
+    CHECK(g && g->exited_vm_hwm_max == 0 && g->observed_rss_peak_at_ms == r2->collected_at_ms);
+    g = find_group(r2, VM_GROUP_COMM, "longline");
+    CHECK(g && g->observed_rss_peak == 2500 * 1024 && g->exited_vm_hwm_max == 3000 * 1024);
+
+    /* A state from an earlier boot: every process of it exited (the reboot), and no identity
+     * of it is carried, even where pid and start time happen to match. */
+    snprintf(cmd, sizeof(cmd),
+             "echo 00000000-1111-2222-3333-444444444444 > '%s/sys/kernel/random/boot_id'", proc);
+    CHECK(system(cmd) == 0);
+    struct vm_collector *c3 = NULL;
+    CHECK_EQ_INT(vm_collector_new(&co, &c3), 0);
+    CHECK_EQ_INT(vm_collector_scan(c3, r2, &b1), 0);
+    CHECK_EQ_U64(b1->nexited, 2 + (r2->nprocs - r2->nkthreads));
+    p100 = vm_snapshot_find(b1, 100);
+    CHECK(p100 && p100->observed_rss_max_at_ms == b1->collected_at_ms);
+    g = find_group(b1, VM_GROUP_UNIT, "hostile.service");
+    CHECK(g && g->exited == 2 + 4 && g->processes == 4);
+
+    free(state);
+    vm_snapshot_unref(seed);
+    vm_snapshot_unref(r1);
+    vm_snapshot_unref(r2);
+    vm_snapshot_unref(b1);
+    vm_collector_free(c2);
+    vm_collector_free(c3);
     vm_snapshot_unref(s1);
     vm_snapshot_unref(s2);
     vm_snapshot_unref(s3);

@@ -1,0 +1,195 @@
+/* live_hiwater.c: high-water marks with real processes and the collector on the live /proc.
+ *
+ * - A child allocates 64 MiB and frees it: its VmHWM stays high while VmRSS falls, and
+ *   observed_rss_max keeps the highest RSS a scan saw, with that scan's time.
+ * - Two children of one comm peak at different times: the group's observed peak (the largest
+ *   sum seen in one snapshot) is at least each one's peak and less than the sum of the peaks.
+ * - A child exits: it is in the exited ring with the last VmHWM and VmPeak the kernel showed
+ *   for it, and in its groups' exit counts.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "vmatlas/collector.h"
+
+#define MiB (1024ull * 1024)
+
+struct child {
+    pid_t pid;
+    int cmd, ack; /* pipe ends: commands to it, acknowledgements from it */
+};
+
+/* The child: 'a' maps and touches `bytes`, 'f' unmaps them, 'q' exits. */
+static void child_loop(int cmd, int ack, size_t bytes) {
+    char *mem = NULL;
+    char c;
+    while (read(cmd, &c, 1) == 1) {
+        if (c == 'a' && !mem) {
+            mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (mem == MAP_FAILED)
+                _exit(3);
+            memset(mem, 0x5a, bytes);
+        } else if (c == 'f' && mem) {
+            munmap(mem, bytes);
+            mem = NULL;
+        } else if (c == 'q') {
+            _exit(0);
+        }
+        if (write(ack, "k", 1) != 1)
+            _exit(4);
+    }
+    _exit(0);
+}
+
+static int child_start(struct child *ch, const char *comm, size_t bytes) {
+    int to[2], from[2];
+    if (pipe(to) < 0 || pipe(from) < 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        (void)prctl(PR_SET_NAME, comm);
+        close(to[1]);
+        close(from[0]);
+        child_loop(to[0], from[1], bytes);
+    }
+    close(to[0]);
+    close(from[1]);
+    *ch = (struct child){pid, to[1], from[0]};
+    return 0;
+}
+
+static int child_do(struct child *ch, char c) {
+    char k;
+    if (write(ch->cmd, &c, 1) != 1 || read(ch->ack, &k, 1) != 1)
+        return -EIO;
+    return 0;
+}
+
+static const struct vm_group *find_group(const struct vm_snapshot *s, int by, const char *key) {
+    const struct vm_group *g = vm_snapshot_groups(s);
+    for (uint32_t i = 0; i < s->ngroups; i++) {
+        const char *k = vm_snapshot_str(s, g[i].key);
+        if (g[i].by == by && k && strcmp(k, key) == 0)
+            return &g[i];
+    }
+    return NULL;
+}
+
+/* Scan into *cur, with *cur (the previous snapshot) as prev; the old one is released. */
+static int rescan(struct vm_collector *c, struct vm_snapshot **cur) {
+    struct vm_snapshot *next = NULL;
+    int r = vm_collector_scan(c, *cur, &next);
+    if (r < 0)
+        return r;
+    vm_snapshot_unref(*cur);
+    *cur = next;
+    return 0;
+}
+
+static uint64_t mem(const struct vm_process *p, enum vm_mem_field f) {
+    return p && vm_process_has_memory(p, f) ? p->memory[f] : 0;
+}
+
+int main(void) {
+    char solo[16], pair[16];
+    snprintf(solo, sizeof(solo), "hwa%d", (int)getpid() % 100000);
+    snprintf(pair, sizeof(pair), "hwp%d", (int)getpid() % 100000);
+
+    struct child a, b1, b2;
+    CHECK_EQ_INT(child_start(&a, solo, 64 * MiB), 0);
+    CHECK_EQ_INT(child_start(&b1, pair, 48 * MiB), 0);
+    CHECK_EQ_INT(child_start(&b2, pair, 48 * MiB), 0);
+
+    struct vm_collector_options co = {.deep_budget_ns = 0};
+    struct vm_collector *c = NULL;
+    struct vm_snapshot *s = NULL;
+    CHECK_EQ_INT(vm_collector_new(&co, &c), 0);
+    if (!c)
+        return test_result("live_hiwater");
+
+    /* A: allocate, scan, free, scan. */
+    CHECK_EQ_INT(child_do(&a, 'a'), 0);
+    CHECK_EQ_INT(rescan(c, &s), 0);
+    const struct vm_process *p = vm_snapshot_find(s, a.pid);
+    CHECK(p && mem(p, VM_MEM_VM_HWM) >= 64 * MiB && mem(p, VM_MEM_VM_RSS) >= 64 * MiB);
+    uint64_t high = p ? p->observed_rss_max : 0, high_at = p ? p->observed_rss_max_at_ms : 0;
+    CHECK(p && high == mem(p, VM_MEM_VM_RSS) && high_at == s->collected_at_ms);
+    CHECK_EQ_INT(child_do(&a, 'f'), 0);
+    CHECK_EQ_INT(rescan(c, &s), 0);
+    p = vm_snapshot_find(s, a.pid);
+    CHECK(p && mem(p, VM_MEM_VM_RSS) + 60 * MiB < high); /* RSS fell ... */
+    CHECK(p && mem(p, VM_MEM_VM_HWM) >= 64 * MiB);       /* ... the kernel's peak did not */
+    CHECK(p && p->observed_rss_max == high && p->observed_rss_max_at_ms == high_at);
+    fprintf(stderr, "live_hiwater: A: VmHWM %llu kB, VmRSS %llu kB, observed_rss_max %llu kB\n",
+            (unsigned long long)mem(p, VM_MEM_VM_HWM) / 1024,
+            (unsigned long long)mem(p, VM_MEM_VM_RSS) / 1024, (unsigned long long)high / 1024);
+
+    /* The pair: B1 peaks, frees; then B2 peaks, frees. */
+    CHECK_EQ_INT(child_do(&b1, 'a'), 0);
+    CHECK_EQ_INT(rescan(c, &s), 0);
+    CHECK_EQ_INT(child_do(&b1, 'f'), 0);
+    CHECK_EQ_INT(child_do(&b2, 'a'), 0);
+    CHECK_EQ_INT(rescan(c, &s), 0);
+    CHECK_EQ_INT(child_do(&b2, 'f'), 0);
+    CHECK_EQ_INT(rescan(c, &s), 0);
+    const struct vm_process *q1 = vm_snapshot_find(s, b1.pid), *q2 = vm_snapshot_find(s, b2.pid);
+    const struct vm_group *g = find_group(s, VM_GROUP_COMM, pair);
+    CHECK(q1 && q2 && g);
+    if (q1 && q2 && g) {
+        uint64_t m1 = q1->observed_rss_max, m2 = q2->observed_rss_max;
+        fprintf(stderr,
+                "live_hiwater: pair: peaks %llu + %llu kB, group observed peak %llu kB, "
+                "rss now %llu kB, vm_hwm_sum %llu kB\n",
+                (unsigned long long)m1 / 1024, (unsigned long long)m2 / 1024,
+                (unsigned long long)g->observed_rss_peak / 1024,
+                (unsigned long long)g->rss / 1024, (unsigned long long)g->vm_hwm_sum / 1024);
+        CHECK(m1 >= 48 * MiB && m2 >= 48 * MiB);
+        CHECK(g->processes == 2 && g->observed_rss_peak >= m1 && g->observed_rss_peak >= m2);
+        CHECK(g->observed_rss_peak < m1 + m2);
+        CHECK(g->rss < g->observed_rss_peak && g->observed_rss_peak_at_ms < s->collected_at_ms);
+        CHECK(g->vm_hwm_sum >= 96 * MiB && g->vm_hwm_max >= 48 * MiB);
+        CHECK(g->vm_hwm_max_pid == b1.pid || g->vm_hwm_max_pid == b2.pid);
+        CHECK(g->exited == 0);
+    }
+
+    /* A exits: its last VmHWM/VmPeak and its observed maximum go to the ring. */
+    p = vm_snapshot_find(s, a.pid);
+    uint64_t last_hwm = mem(p, VM_MEM_VM_HWM), last_peak = mem(p, VM_MEM_VM_PEAK);
+    CHECK(write(a.cmd, "q", 1) == 1);
+    CHECK(waitpid(a.pid, NULL, 0) == a.pid);
+    CHECK_EQ_INT(rescan(c, &s), 0);
+    const struct vm_exited *e = NULL;
+    for (uint32_t i = 0; i < s->nexited; i++)
+        if (vm_snapshot_exited(s)[i].pid == a.pid)
+            e = &vm_snapshot_exited(s)[i];
+    CHECK(e != NULL);
+    if (e) {
+        CHECK_EQ_U64(e->vm_hwm, last_hwm);
+        CHECK_EQ_U64(e->vm_peak, last_peak);
+        CHECK_EQ_U64(e->observed_rss_max, high);
+        CHECK_EQ_U64(e->exited_by_ms, s->collected_at_ms);
+        CHECK_STREQ(vm_snapshot_str(s, e->comm), solo);
+        CHECK(e->flags & VM_EXITED_HWM);
+    }
+    g = find_group(s, VM_GROUP_COMM, solo);
+    CHECK(g && g->processes == 0 && g->exited == 1 && g->exited_vm_hwm_max == last_hwm);
+    CHECK(g && g->observed_rss_peak == high);
+
+    CHECK(write(b1.cmd, "q", 1) == 1 && write(b2.cmd, "q", 1) == 1);
+    waitpid(b1.pid, NULL, 0);
+    waitpid(b2.pid, NULL, 0);
+    vm_snapshot_unref(s);
+    vm_collector_free(c);
+    return test_result("live_hiwater");
+}

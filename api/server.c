@@ -24,10 +24,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "api/guard.h"
 #include "api/gzip.h"
 #include "api/json.h"
 #include "api/render.h"
 #include "api/server.h"
+#include "api/tls.h"
 #include "api/utf8.h"
 #include "api/vma_doc.h"
 #include "vmatlas/macros.h"
@@ -40,6 +42,8 @@
 #define CACHE_ENTRY_MAX (8u << 20)  /* bigger bodies are rendered for each request */
 #define GZIP_MIN 1024u
 #define LISTEN_MAX 16u
+/* GnuTLS priorities: its defaults, without anything older than TLS 1.2. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 /* A process with more VMAs than this has its VMA documents streamed (about 700 bytes of JSON a
  * VMA): rendered piece by piece while the client reads, never whole in memory. */
 #define STREAM_VMAS_MIN 16384u
@@ -64,15 +68,26 @@ struct generation {
     uint64_t tick;
 };
 
+/* One listening address: the MHD daemon serving it and what it implies for a request. */
+struct listener {
+    struct api_server *server;
+    bool loopback;
+    bool redact; /* addresses as null on this listener */
+};
+
 struct api_server {
     struct MHD_Daemon *daemons[LISTEN_MAX];
+    struct listener listeners[LISTEN_MAX];
     size_t ndaemons;
     char addrs[LISTEN_MAX][64];
+    struct api_guard guard;
+    char *token;
+    char **hosts;
+    bool client_certs; /* TLS with a client CA: every request shows a valid certificate */
     pthread_mutex_t lock; /* guards current */
     struct generation *current;
     uint64_t requests; /* atomic */
     char instance[20]; /* random per process: ETags never repeat across restarts */
-    bool redact;
     uint32_t top_k;
     struct node_opts node;
     char *version;
@@ -194,6 +209,9 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (r && status == MHD_HTTP_UNAUTHORIZED)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                      "Bearer realm=\"vmatlas\"");
 
     if (r)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -615,10 +633,10 @@ static bool parse_pretty(struct params *ps) {
     return !ps->bad_pretty;
 }
 
-/* The canonical cache key: the path, "pretty", then the parameters sorted by name (repeated
+/* The canonical cache key: the path, "pretty", the listener's redaction, then the parameters sorted by name (repeated
  * names keep their request order, which decides: the last value wins) with '%', '&' and '='
  * and control bytes of values percent-encoded, so no two different queries share a key. */
-static int make_key(char *buf, size_t len, const char *path, struct params *ps) {
+static int make_key(char *buf, size_t len, const char *path, bool redact, struct params *ps) {
     size_t order[QUERY_PARAMS_MAX];
     for (size_t i = 0; i < ps->n; i++)
         order[i] = i;
@@ -629,7 +647,8 @@ static int make_key(char *buf, size_t len, const char *path, struct params *ps) 
             order[k] = order[k - 1];
             order[k - 1] = t;
         }
-    size_t off = (size_t)snprintf(buf, len, "%s?pretty=%d", path, ps->pretty);
+    /* "redact" is no query parameter (unknown ones are refused before): no clash. */
+    size_t off = (size_t)snprintf(buf, len, "%s?pretty=%d&redact=%d", path, ps->pretty, redact);
     for (size_t i = 0; i < ps->n && off < len; i++) {
         const struct param *p = &ps->p[order[i]];
         if (strcmp(p->name, "pretty") == 0 || strcmp(p->name, "refresh") == 0)
@@ -669,8 +688,9 @@ static bool wants_openmetrics(struct MHD_Connection *conn) {
     return accept && strstr(accept, "application/openmetrics-text") != NULL;
 }
 
-static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, const char *url,
-                             struct request *req) {
+static enum MHD_Result route(const struct listener *l, struct MHD_Connection *conn,
+                             const char *url, struct request *req) {
+    struct api_server *s = l->server;
     static const char *const process_params[] = {"sort",   "order", "limit",  "offset", "comm",
                                                  "user",   "unit",  "cgroup", "kthreads", NULL};
     struct params ps = {0};
@@ -699,7 +719,7 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
                           ps.pretty);
     }
 
-    struct doc d = {.ro = {.redact_addresses = s->redact, .pretty = ps.pretty}};
+    struct doc d = {.ro = {.redact_addresses = l->redact, .pretty = ps.pretty}};
     const char *const *allowed = NULL;
     const char *p = url;
     if (strcmp(p, "/metrics") == 0) {
@@ -794,7 +814,8 @@ static enum MHD_Result route(struct api_server *s, struct MHD_Connection *conn, 
     }
     if (!g)
         return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet");
-    if (make_key(key, sizeof(key), d.kind == DOC_OPENMETRICS ? "/metrics#om" : url, &ps) < 0)
+    if (make_key(key, sizeof(key), d.kind == DOC_OPENMETRICS ? "/metrics#om" : url, l->redact,
+                 &ps) < 0)
         return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target too long");
     if ((d.kind == DOC_VMAS || d.kind == DOC_RESIDENCY) && d.proc->vma_n > STREAM_VMAS_MIN)
         return serve_stream(conn, g, &d);
@@ -815,12 +836,44 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
+/* The exposure rules: client certificate, Host allow-list, bearer token. Returns true to go
+ * on, false with *ret set after queueing the refusal. */
+static bool admitted(const struct listener *l, struct MHD_Connection *conn, const char *url,
+                     enum MHD_Result *ret) {
+    const struct api_server *s = l->server;
+    if (s->client_certs && !tls_client_verified(conn)) {
+        *ret = send_error(conn, MHD_HTTP_FORBIDDEN, "a valid client certificate is required");
+        return false;
+    }
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    switch (guard_check(&s->guard, l->loopback, url, auth, host)) {
+    case GUARD_OK:
+        return true;
+    case GUARD_BAD_HOST:
+        *ret = send_error(conn, MHD_HTTP_FORBIDDEN,
+                          "Host header not allowed (use an IP address, localhost or a name "
+                          "listed in --allowed-hosts)");
+        return false;
+    case GUARD_NO_TOKEN:
+        *ret = send_error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required");
+        return false;
+    case GUARD_BAD_TOKEN:
+        *ret = send_error(conn, MHD_HTTP_UNAUTHORIZED, "the bearer token is not valid");
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls) {
     (void)version, (void)upload_data;
-    struct api_server *s = cls;
+    const struct listener *l = cls;
+    struct api_server *s = l->server;
     struct request *req = *con_cls;
+    enum MHD_Result refused;
 
     if (!req) /* the URI logger always runs first; without it there is no memory left */
         return MHD_NO;
@@ -832,7 +885,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     if (req->checked) {
         /* Second call: the whole request is in; answering now keeps the connection alive. */
         req->answered = true;
-        return route(s, conn, url, req);
+        return route(l, conn, url, req);
     }
     __atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
 
@@ -855,6 +908,8 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
                                                  MHD_HTTP_HEADER_TRANSFER_ENCODING);
     if (te || (cl && strcmp(cl, "0") != 0))
         return send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "requests take no body");
+    if (!admitted(l, conn, url, &refused))
+        return refused;
     req->answered = false;
     req->checked = true;
     return MHD_YES;
@@ -955,10 +1010,37 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+    struct listener *l = &s->listeners[s->ndaemons];
+    *l = (struct listener){.server = s};
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
         format_addr(&ss, s->addrs[s->ndaemons], sizeof(s->addrs[0]));
+        l->loopback = guard_is_loopback((struct sockaddr *)&ss, sl);
+    }
+    /* Anyone who reaches a non-loopback address reads every process's layout: not without a
+     * token, unless asked for in so many words. */
+    if (!l->loopback && !o->auth_token && !o->allow_unauthenticated) {
+        close(fd);
+        return fail(err, errlen, -EPERM,
+                    "%s is not a loopback address: serving every process's memory layout there "
+                    "needs --auth-token-file (or --allow-unauthenticated)",
+                    s->addrs[s->ndaemons]);
+    }
+    l->redact = o->redact < 0 ? !l->loopback : o->redact > 0;
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    struct MHD_OptionItem tls[5], *t = tls;
+    if (o->tls_cert && o->tls_key) {
+        flags |= MHD_USE_TLS;
+        *t++ = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert};
+        *t++ = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key};
+        *t++ = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
+        if (o->tls_client_ca) /* asks for a certificate; answer() verifies it */
+            *t++ = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                           (void *)o->tls_client_ca};
+    }
+    *t = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, answer, s,
+        flags, 0, NULL, NULL, answer, l,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         /* Each connection holds its memory pool while kept alive (MHD zeroes it between
@@ -971,14 +1053,23 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
         MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+        MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);
     if (!d) {
         close(fd);
-        return fail(err, errlen, -EIO, "%s: libmicrohttpd could not start",
-                    s->addrs[s->ndaemons]);
+        return fail(err, errlen, -EIO, "%s: libmicrohttpd could not start%s",
+                    s->addrs[s->ndaemons],
+                    (flags & MHD_USE_TLS) ? " (check the TLS certificate and key)" : "");
     }
     s->daemons[s->ndaemons++] = d;
     return 0;
+}
+
+static char *dup_or_null(const char *str, bool *oom) {
+    char *d = str ? strdup(str) : NULL;
+    if (str && !d)
+        *oom = true;
+    return d;
 }
 
 int api_server_start(const struct api_server_options *o, struct api_server **ret, char *err,
@@ -988,7 +1079,18 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
     if (!s)
         return fail(err, errlen, -ENOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
-    s->redact = o->redact_addresses;
+    bool oom = false;
+    s->token = dup_or_null(o->auth_token, &oom);
+    s->guard.token = s->token;
+    s->guard.token_len = s->token ? strlen(s->token) : 0;
+    if (o->nallowed_hosts > 0) {
+        s->hosts = calloc(o->nallowed_hosts, sizeof(*s->hosts));
+        oom |= !s->hosts;
+        for (size_t i = 0; s->hosts && i < o->nallowed_hosts; i++)
+            s->hosts[s->guard.nhosts++] = dup_or_null(o->allowed_hosts[i], &oom);
+        s->guard.hosts = (const char *const *)s->hosts;
+    }
+    s->client_certs = o->tls_cert && o->tls_key && o->tls_client_ca;
     s->refresh = o->refresh;
     s->refresh_userdata = o->refresh_userdata;
     s->top_k = o->metrics_top_k;
@@ -998,7 +1100,7 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         rnd = now_ms() ^ (uint64_t)getpid() << 32;
     (void)snprintf(s->instance, sizeof(s->instance), "%016llx", (unsigned long long)rnd);
-    if (!s->version) {
+    if (!s->version || oom) {
         api_server_stop(s);
         return fail(err, errlen, -ENOMEM, "out of memory");
     }
@@ -1049,6 +1151,10 @@ struct api_server *api_server_stop(struct api_server *s) {
     generation_unref(s->current);
     pthread_mutex_destroy(&s->lock);
     free(s->version);
+    free(s->token);
+    for (size_t i = 0; i < s->guard.nhosts; i++)
+        free(s->hosts[i]);
+    free(s->hosts);
     free(s);
     return NULL;
 }

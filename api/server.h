@@ -16,7 +16,16 @@ struct api_server_options {
     const int *listen_fds;      /* already-listening sockets (socket activation); used instead
                                  * of listen when nfds > 0; the server takes them over */
     size_t nfds;
-    bool redact_addresses;
+    int redact;                 /* addresses as null: 1 always, 0 never, -1 on non-loopback
+                                 * listeners only */
+    /* Exposure: a listener that is not loopback needs a token, unless allow_unauthenticated. */
+    const char *auth_token;     /* bearer token every path but /healthz and /readyz needs */
+    bool allow_unauthenticated;
+    const char *const *allowed_hosts; /* Host names allowed besides IP literals and localhost */
+    size_t nallowed_hosts;
+    /* TLS (PEM texts, not paths): with tls_cert and tls_key every listener speaks HTTPS
+     * (TLS 1.2+); with tls_client_ca a client certificate signed by it is required. */
+    const char *tls_cert, *tls_key, *tls_client_ca;
     uint32_t metrics_top_k;
     uint64_t interval_ms;           /* for /api/v1/node "collector" */
     uint32_t deep_walk_budget_bp;   /* basis points of one CPU */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "api/render.h"
+#include "daemon/credentials.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
 #include "daemon/service.h"
@@ -51,7 +52,7 @@ static int run_once(const struct vm_config *cfg, struct vm_collector *collector)
         r = render_metrics(snap, &mo, &body, &len);
     } else {
         struct proc_query q;
-        struct render_opts ro = {.redact_addresses = cfg->redact_addresses};
+        struct render_opts ro = {.redact_addresses = cfg->redact_addresses > 0};
         proc_query_init(&q);
         q.limit = PROC_QUERY_LIMIT_MAX;
         q.kthreads = PROC_KTHREADS_INCLUDE;
@@ -87,6 +88,13 @@ int main(int argc, char **argv) {
         return r < 0 ? 2 : 0;
     }
     if (cfg.check_config) {
+        struct credentials cred;
+        if (credentials_load(&cfg, &cred, err, sizeof(err)) < 0) {
+            fprintf(stderr, "vmatlasd: %s\n", err);
+            config_free(&cfg);
+            return 2;
+        }
+        credentials_free(&cred);
         printf("vmatlasd: configuration ok\n");
         config_free(&cfg);
         return 0;

@@ -172,14 +172,73 @@ static int parse_bool(const char *v, bool *ret) {
     return -EINVAL;
 }
 
-static int set_redact(struct vm_config *cfg, const char *v, char *err, size_t errlen,
-                      const char *name) {
+static int set_flag(bool *slot, const char *v, char *err, size_t errlen, const char *name) {
     if (!v) {
-        cfg->redact_addresses = true;
+        *slot = true;
         return 0;
     }
-    if (parse_bool(v, &cfg->redact_addresses) < 0)
+    if (parse_bool(v, slot) < 0)
         return fail(err, errlen, "%s must be true or false, not \"%s\"", name, v);
+    return 0;
+}
+
+static int set_redact(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                      const char *name) {
+    bool b;
+    int r = set_flag(&b, v, err, errlen, name);
+    if (r == 0)
+        cfg->redact_addresses = b;
+    return r;
+}
+
+static int set_allow_unauth(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                            const char *name) {
+    return set_flag(&cfg->allow_unauthenticated, v, err, errlen, name);
+}
+
+static int set_file(char **slot, const char *v, char *err, size_t errlen, const char *name) {
+    if (!v || !*v)
+        return fail(err, errlen, "%s: a file name is required", name);
+    return set_str(slot, v, err, errlen, name);
+}
+
+static int set_token_file(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                          const char *name) {
+    return set_file(&cfg->auth_token_file, v, err, errlen, name);
+}
+
+static int set_tls_cert(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                        const char *name) {
+    return set_file(&cfg->tls_cert, v, err, errlen, name);
+}
+
+static int set_tls_key(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                       const char *name) {
+    return set_file(&cfg->tls_key, v, err, errlen, name);
+}
+
+static int set_tls_client_ca(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                             const char *name) {
+    return set_file(&cfg->tls_client_ca, v, err, errlen, name);
+}
+
+/* NAME[,NAME...]: DNS names (letters, digits, '-', '.') accepted in the Host header. */
+static int set_allowed_hosts(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                             const char *name) {
+    const char *p = v ? v : "";
+    do {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n > 253 || strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                           "0123456789-.") < n)
+            return fail(err, errlen, "%s: \"%.*s\" is not a host name", name, (int)n, p);
+        if (cfg->nallowed_hosts >= VM_ALLOWED_HOSTS_MAX)
+            return fail(err, errlen, "%s: at most %d names", name, VM_ALLOWED_HOSTS_MAX);
+        char *s = strndup(p, n);
+        if (!s)
+            return fail(err, errlen, "%s: out of memory", name);
+        cfg->allowed_hosts[cfg->nallowed_hosts++] = s;
+        p += n;
+    } while (*p++ == ',');
     return 0;
 }
 
@@ -275,7 +334,13 @@ static const struct option_def options[] = {
     {"deep-walk-budget", required_argument, set_budget, true, "PERCENT", "CPU share of one core for per-VMA reads (default 5)"},
     {"residency-source", required_argument, set_residency, true, "auto|pagemap_scan|pagemap|smaps", "where page residency comes from (default auto: PAGEMAP_SCAN, else pagemap)"},
     {"exited-max", required_argument, set_exited_max, true, "N", "exited processes remembered with their peaks (default 1000)"},
-    {"redact-addresses", optional_argument, set_redact, true, "[=BOOL]", "serve addresses as null"},
+    {"redact-addresses", optional_argument, set_redact, true, "[=BOOL]", "serve addresses as null (default: on non-loopback listeners only)"},
+    {"auth-token-file", required_argument, set_token_file, true, "FILE", "require \"Authorization: Bearer <token in FILE>\" (not for /healthz, /readyz)"},
+    {"allow-unauthenticated", optional_argument, set_allow_unauth, true, "[=BOOL]", "serve a non-loopback address without a token"},
+    {"allowed-hosts", required_argument, set_allowed_hosts, true, "NAME[,NAME]", "Host header names allowed besides IP addresses and localhost"},
+    {"tls-cert", required_argument, set_tls_cert, true, "FILE", "serve HTTPS with this PEM certificate (chain)"},
+    {"tls-key", required_argument, set_tls_key, true, "FILE", "the PEM private key of --tls-cert"},
+    {"tls-client-ca", required_argument, set_tls_client_ca, true, "FILE", "require client certificates signed by this PEM CA"},
     {"state-dir", required_argument, set_state_dir, true, "DIR", "keep group peaks and exited processes here across restarts"},
     {"reset-peaks", required_argument, set_reset_peaks, true, "all|BY[:KEY]", "forget observed group peaks at start (repeatable; BY: comm, unit, cgroup, user, none)"},
     {"check-config", no_argument, set_check_config, false, NULL, "validate the configuration and exit"},
@@ -338,6 +403,7 @@ static void set_defaults(struct vm_config *cfg) {
         .metrics_top_k = 20,
         .deep_walk_budget_bp = 500,
         .exited_max = VM_EXITED_DEFAULT,
+        .redact_addresses = -1,
         .format = OUTPUT_JSON,
     };
 }
@@ -412,6 +478,11 @@ int config_load(int argc, char **argv, struct vm_config *cfg, char *err, size_t 
     }
     if (cfg->nlisten == 0 && (r = set_listen(cfg, DEFAULT_LISTEN, err, errlen, "--listen")) < 0)
         return r;
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return fail(err, errlen, "%s needs %s too", cfg->tls_cert ? "tls-cert" : "tls-key",
+                    cfg->tls_cert ? "tls-key" : "tls-cert");
+    if (cfg->tls_client_ca && !cfg->tls_cert)
+        return fail(err, errlen, "tls-client-ca needs tls-cert and tls-key");
     return 0;
 }
 
@@ -420,6 +491,14 @@ void config_free(struct vm_config *cfg) {
     free(cfg->procfs_root);
     free(cfg->sysfs_root);
     free(cfg->state_dir);
+    free(cfg->auth_token_file);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    free(cfg->tls_client_ca);
+    for (size_t i = 0; i < cfg->nallowed_hosts; i++)
+        free(cfg->allowed_hosts[i]);
+    cfg->nallowed_hosts = 0;
+    cfg->auth_token_file = cfg->tls_cert = cfg->tls_key = cfg->tls_client_ca = NULL;
     for (size_t i = 0; i < cfg->nlisten; i++)
         free(cfg->listen[i]);
     cfg->nlisten = 0;

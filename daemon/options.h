@@ -8,6 +8,7 @@
 
 #define VM_LISTEN_MAX 16
 #define VM_RESET_PEAKS_MAX 32
+#define VM_ALLOWED_HOSTS_MAX 32
 
 enum output_format { OUTPUT_JSON, OUTPUT_PROMETHEUS };
 
@@ -22,7 +23,15 @@ struct vm_config {
     enum output_format format;    /* --format json|prometheus (with --once) */
     uint32_t metrics_top_k;       /* --metrics-top-k N (default 20) */
     uint32_t deep_walk_budget_bp; /* --deep-walk-budget PERCENT, in basis points (default 500) */
-    bool redact_addresses;        /* --redact-addresses[=true|false] */
+    int redact_addresses;         /* --redact-addresses[=true|false]; -1 (unset): addresses are
+                                   * null on non-loopback listeners only */
+    char *auth_token_file;        /* --auth-token-file FILE: bearer token for every path but
+                                   * /healthz and /readyz */
+    bool allow_unauthenticated;   /* --allow-unauthenticated: non-loopback without a token */
+    char *allowed_hosts[VM_ALLOWED_HOSTS_MAX]; /* --allowed-hosts NAME[,NAME...] */
+    size_t nallowed_hosts;
+    char *tls_cert, *tls_key;     /* --tls-cert FILE --tls-key FILE (PEM) */
+    char *tls_client_ca;          /* --tls-client-ca FILE: require client certificates */
     uint32_t exited_max;          /* --exited-max N: exited processes remembered (1000) */
     int residency_source;         /* --residency-source: enum vm_residency_mode (auto) */
     bool check_config;            /* --check-config: validate and exit */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "api/server.h"
+#include "daemon/credentials.h"
 #include "daemon/log.h"
 #include "daemon/service.h"
 #include "daemon/statefile.h"
@@ -304,6 +305,11 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     if (sd_watchdog_enabled(1, &watchdog_usec) > 0 && watchdog_usec > 0)
         sc.watchdog_ms = watchdog_usec / 2000 ? watchdog_usec / 2000 : 1;
 
+    struct credentials cred;
+    if (credentials_load(cfg, &cred, err, sizeof(err)) < 0) {
+        log_msg(LOG_ERR, "%s", err);
+        return 1;
+    }
     struct api_server_options so = {
         .listen_fds = fds,
         .nfds = (size_t)nfds,
@@ -311,7 +317,14 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
         .refresh_userdata = &sc,
         .listen = (const char *const *)cfg->listen,
         .nlisten = cfg->nlisten,
-        .redact_addresses = cfg->redact_addresses,
+        .redact = cfg->redact_addresses,
+        .auth_token = cred.token,
+        .allow_unauthenticated = cfg->allow_unauthenticated,
+        .allowed_hosts = (const char *const *)cfg->allowed_hosts,
+        .nallowed_hosts = cfg->nallowed_hosts,
+        .tls_cert = cred.tls_cert,
+        .tls_key = cred.tls_key,
+        .tls_client_ca = cred.tls_ca,
         .metrics_top_k = cfg->metrics_top_k,
         .interval_ms = cfg->interval_ms,
         .deep_walk_budget_bp = cfg->deep_walk_budget_bp,
@@ -319,6 +332,7 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     };
     struct api_server *server = NULL;
     int r = api_server_start(&so, &server, err, sizeof(err));
+    credentials_free(&cred); /* the server keeps its own copies */
     if (r < 0) {
         log_msg(LOG_ERR, "cannot listen: %s", err);
         return 1;

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 BUILD_DEPS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libjansson-dev libsystemd-dev
-            libcurl4-openssl-dev libinih-dev zlib1g-dev libgnutls28-dev)
+            libcurl4-openssl-dev libinih-dev zlib1g-dev libgnutls28-dev libseccomp-dev)
 TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -962,8 +962,7 @@ static void format_addr(const struct sockaddr_storage *ss, char *out, size_t len
     }
 }
 
-/* Bind and listen on "ADDR:PORT" ("[v6]:PORT"). Returns the fd or -errno. */
-static int listen_on(const char *spec, char *err, size_t errlen) {
+int api_listen(const char *spec, char *err, size_t errlen) {
     char host[128];
     const char *colon = strrchr(spec, ':');
     if (!colon)
@@ -1110,7 +1109,7 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
         return fail(err, errlen, -EINVAL, "between 1 and %u listen addresses", LISTEN_MAX);
     }
     for (size_t i = 0; i < n && r == 0; i++) {
-        int fd = o->nfds ? o->listen_fds[i] : listen_on(o->listen[i], err, errlen);
+        int fd = o->nfds ? o->listen_fds[i] : api_listen(o->listen[i], err, errlen);
         r = fd < 0 ? fd : start_daemon(s, o, fd, err, errlen);
     }
     if (r < 0) {

@@ -41,6 +41,10 @@ struct api_server_options {
     void *refresh_userdata;
 };
 
+/* Bind and listen on "ADDR:PORT" ("[v6]:PORT", port 0: any free port). Returns the fd, or
+ * -errno with a message naming the address in err. */
+int api_listen(const char *spec, char *err, size_t errlen);
+
 /* Bind every address (or take the given fds) and start serving. Returns 0 and the server in
  * *ret, or -errno with a message naming the address in err. */
 int api_server_start(const struct api_server_options *o, struct api_server **ret, char *err,

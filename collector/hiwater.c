@@ -144,9 +144,11 @@ static int add_members(struct snap_builder *b, struct group_index *ix) {
             g->processes++;
             g->rss += mem_or_0(&p, VM_MEM_VM_RSS);
             g->vm_hwm_sum += hwm;
-            /* Ties go to the lowest pid, whatever order /proc listed them in. */
-            if (!g->vm_hwm_max_pid || hwm > g->vm_hwm_max ||
-                (hwm == g->vm_hwm_max && p.pid < g->vm_hwm_max_pid)) {
+            /* Ties go to the lowest pid, whatever order /proc listed them in; a member
+             * without a VmHWM (a zombie, an unreadable status) is never the one. */
+            if (vm_process_has_memory(&p, VM_MEM_VM_HWM) &&
+                (!g->vm_hwm_max_pid || hwm > g->vm_hwm_max ||
+                 (hwm == g->vm_hwm_max && p.pid < g->vm_hwm_max_pid))) {
                 g->vm_hwm_max = hwm;
                 g->vm_hwm_max_pid = p.pid;
             }

@@ -65,6 +65,7 @@ struct vm_collector {
     size_t walk_cap;
     struct hiwater_reset *resets;   /* group peaks the next scan forgets (keys owned) */
     size_t nresets;
+    bool cancelled;                 /* atomic: set by vm_collector_cancel() */
 };
 
 _Static_assert((int)RES_PRESENT == (int)VM_RES_F_PRESENT && (int)RES_SWAPPED == (int)VM_RES_F_SWAPPED &&
@@ -754,6 +755,11 @@ static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int3
     struct dirent *de;
     while ((de = readdir(dir))) {
         int32_t pid;
+        if (__atomic_load_n(&c->cancelled, __ATOMIC_RELAXED)) {
+            closedir(dir);
+            r = -ECANCELED;
+            goto out;
+        }
         if (!parse_pid_name(de->d_name, &pid))
             continue;
         /* -ESRCH: the process went away, or exec'd, while being read. Try once more: a
@@ -866,6 +872,10 @@ int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev,
 
 void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns) {
     c->deep_budget_ns = deep_budget_ns;
+}
+
+void vm_collector_cancel(struct vm_collector *c) {
+    __atomic_store_n(&c->cancelled, true, __ATOMIC_RELAXED);
 }
 
 int vm_collector_reset_peaks(struct vm_collector *c, int by, const char *key) {

@@ -11,6 +11,8 @@
 #include "daemon/credentials.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
+#include "daemon/privsep.h"
+#include "daemon/sandbox.h"
 #include "daemon/service.h"
 #include "vmatlas/collector.h"
 #include "vmatlas/macros.h"
@@ -117,7 +119,12 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    r = cfg.once ? run_once(&cfg, collector) : service_run(&cfg, collector, argc, argv);
+    if (cfg.once)
+        r = run_once(&cfg, collector);
+    else if (cfg.privsep > 0 || (cfg.privsep < 0 && (geteuid() == 0 || sandbox_has_caps())))
+        r = privsep_run(&cfg, TAKE_PTR(collector), argc, argv);
+    else
+        r = service_run(&cfg, collector, argc, argv);
     config_free(&cfg);
     return r;
 }

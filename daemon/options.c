@@ -222,6 +222,24 @@ static int set_tls_client_ca(struct vm_config *cfg, const char *v, char *err, si
     return set_file(&cfg->tls_client_ca, v, err, errlen, name);
 }
 
+static int set_privsep(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                       const char *name) {
+    bool b;
+    int r = set_flag(&b, v, err, errlen, name);
+    if (r == 0)
+        cfg->privsep = b;
+    return r;
+}
+
+static int set_privsep_user(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                            const char *name) {
+    if (!v || !*v || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
+                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
+                                              strlen(v))
+        return fail(err, errlen, "%s must be a user name, not \"%s\"", name, v ? v : "");
+    return set_str(&cfg->privsep_user, v, err, errlen, name);
+}
+
 /* NAME[,NAME...]: DNS names (letters, digits, '-', '.') accepted in the Host header. */
 static int set_allowed_hosts(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                              const char *name) {
@@ -341,6 +359,8 @@ static const struct option_def options[] = {
     {"tls-cert", required_argument, set_tls_cert, true, "FILE", "serve HTTPS with this PEM certificate (chain)"},
     {"tls-key", required_argument, set_tls_key, true, "FILE", "the PEM private key of --tls-cert"},
     {"tls-client-ca", required_argument, set_tls_client_ca, true, "FILE", "require client certificates signed by this PEM CA"},
+    {"privsep", optional_argument, set_privsep, true, "[=BOOL]", "collector and HTTP server in two processes (default: when started as root or with capabilities)"},
+    {"privsep-user", required_argument, set_privsep_user, true, "NAME", "user of the HTTP server process when started as root (default nobody)"},
     {"state-dir", required_argument, set_state_dir, true, "DIR", "keep group peaks and exited processes here across restarts"},
     {"reset-peaks", required_argument, set_reset_peaks, true, "all|BY[:KEY]", "forget observed group peaks at start (repeatable; BY: comm, unit, cgroup, user, none)"},
     {"check-config", no_argument, set_check_config, false, NULL, "validate the configuration and exit"},
@@ -404,6 +424,7 @@ static void set_defaults(struct vm_config *cfg) {
         .deep_walk_budget_bp = 500,
         .exited_max = VM_EXITED_DEFAULT,
         .redact_addresses = -1,
+        .privsep = -1,
         .format = OUTPUT_JSON,
     };
 }
@@ -478,6 +499,9 @@ int config_load(int argc, char **argv, struct vm_config *cfg, char *err, size_t 
     }
     if (cfg->nlisten == 0 && (r = set_listen(cfg, DEFAULT_LISTEN, err, errlen, "--listen")) < 0)
         return r;
+    if (!cfg->privsep_user && (r = set_str(&cfg->privsep_user, "nobody", err, errlen,
+                                           "--privsep-user")) < 0)
+        return r;
     if (!cfg->tls_cert != !cfg->tls_key)
         return fail(err, errlen, "%s needs %s too", cfg->tls_cert ? "tls-cert" : "tls-key",
                     cfg->tls_cert ? "tls-key" : "tls-cert");
@@ -495,6 +519,8 @@ void config_free(struct vm_config *cfg) {
     free(cfg->tls_cert);
     free(cfg->tls_key);
     free(cfg->tls_client_ca);
+    free(cfg->privsep_user);
+    cfg->privsep_user = NULL;
     for (size_t i = 0; i < cfg->nallowed_hosts; i++)
         free(cfg->allowed_hosts[i]);
     cfg->nallowed_hosts = 0;

@@ -32,6 +32,8 @@ struct vm_config {
     size_t nallowed_hosts;
     char *tls_cert, *tls_key;     /* --tls-cert FILE --tls-key FILE (PEM) */
     char *tls_client_ca;          /* --tls-client-ca FILE: require client certificates */
+    int privsep;                  /* --privsep[=BOOL]; -1 (unset): on when started as root */
+    char *privsep_user;           /* --privsep-user NAME: the server process's user (nobody) */
     uint32_t exited_max;          /* --exited-max N: exited processes remembered (1000) */
     int residency_source;         /* --residency-source: enum vm_residency_mode (auto) */
     bool check_config;            /* --check-config: validate and exit */

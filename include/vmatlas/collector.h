@@ -51,6 +51,10 @@ static inline void vm_collector_freep(struct vm_collector **c) {
 int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev, int32_t pid,
                          uint64_t *ret_retry_ns, struct vm_snapshot **ret);
 
+/* From any thread: make the scan in progress (and every later one) stop between two processes
+ * and return -ECANCELED, so that a daemon told to stop does not wait for a whole scan. */
+void vm_collector_cancel(struct vm_collector *c);
+
 /* Make the next scan forget the observed peaks (observed_rss_peak, exited_vm_hwm_max) of the
  * groups of way `by` (enum vm_group_by; -1: every way) whose key is `key` (NULL: every group
  * of that way; "": the null key). The groups start again from their current sums; exit counts

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -54,9 +55,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: systemd_notify VMATLASD\n");
         return 1;
     }
+    /* As /run/systemd/notify: reachable by the daemon's unprivileged server process. */
+    CHECK(chmod(dir, 0755) == 0);
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify", dir);
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    CHECK(chmod(sa.sun_path, 0666) == 0);
 
     pid_t pid = fork();
     if (pid == 0) {

@@ -260,6 +260,18 @@ static void render_body(FILE *f, const struct vm_snapshot *s, const struct metri
     family(f, o->openmetrics, "vmatlas_processes_vanished_total", "counter",
            "Processes that exited while being read (dropped from the snapshot).");
     fprintf(f, "vmatlas_processes_vanished_total %" PRIu64 "\n", s->vanished_total);
+    if (s->node.caps & (1u << VM_CAP_TASKSTATS)) {
+        family(f, o->openmetrics, "vmatlas_taskstats_exits_total", "counter",
+               "Process exits heard from the kernel (taskstats).");
+        fprintf(f, "vmatlas_taskstats_exits_total %" PRIu64 "\n", s->taskstats_exits_total);
+        family(f, o->openmetrics, "vmatlas_taskstats_unseen_exits_total", "counter",
+               "Exits of processes that started and ended between two scans.");
+        fprintf(f, "vmatlas_taskstats_unseen_exits_total %" PRIu64 "\n",
+                s->taskstats_unseen_total);
+        family(f, o->openmetrics, "vmatlas_taskstats_lost_exits_total", "counter",
+               "Process exits the taskstats listener lost (queue full or socket overrun).");
+        fprintf(f, "vmatlas_taskstats_lost_exits_total %" PRIu64 "\n", s->taskstats_lost_total);
+    }
 
     family(f, o->openmetrics, "vmatlas_snapshot_timestamp_seconds", "gauge",
            "Unix time at which the current snapshot's scan started.");

@@ -90,7 +90,8 @@ json_t *render_exited(const struct vm_snapshot *s) {
         (void)snprintf(id, sizeof(id), "%d:%llu", e[i].pid, (unsigned long long)e[i].starttime);
         bool ts = e[i].flags & VM_EXITED_TASKSTATS;
         json_t *o = json_pack(
-            "{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:o}", "pid",
+            "{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:o, s:o, s:o}",
+            "pid",
             e[i].pid, "id", id,
             "comm", json_kernel_string(comm ? comm : ""),
             "unit", unit ? json_kernel_string(unit) : json_null(),
@@ -101,11 +102,14 @@ json_t *render_exited(const struct vm_snapshot *s) {
             "observed_rss_max",
             e[i].observed_rss_max_at_ms ? json_u64(e[i].observed_rss_max) : json_null(),
             "observed_rss_max_at", json_time_ms(e[i].observed_rss_max_at_ms),
-            /* "taskstats": vm_hwm/vm_peak are the kernel's at exit; "proc": the last scan's */
+            /* "taskstats": the kernel told the exit (exit_* fields); "proc": only the scans */
             "source", ts ? "taskstats" : "proc",
             "seen", !(e[i].flags & VM_EXITED_UNSEEN),
             "exited_at", ts ? json_time_ms(e[i].exit_ms) : json_null(),
-            "exit_code", ts ? json_integer(e[i].exit_code) : json_null());
+            "exit_code", ts ? json_integer(e[i].exit_code) : json_null(),
+            /* The mm's peaks at exit (taskstats hiwater_rss/hiwater_vm). */
+            "exit_hiwater_rss", ts ? json_u64(e[i].exit_hiwater_rss) : json_null(),
+            "exit_hiwater_vm", ts ? json_u64(e[i].exit_hiwater_vm) : json_null());
         if (json_array_append_new(list, o) < 0) {
             json_decref(list);
             list = NULL;

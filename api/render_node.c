@@ -41,14 +41,21 @@ static json_t *render_collector(const struct vm_snapshot *s, const struct node_o
             json_decref(pids);
             pids = NULL;
         }
-    return json_pack("{s:I, s:o, s:o, s:o, s:s}",
+    /* taskstats: process exits heard from the kernel; null when not listening. */
+    json_t *ts = (s->node.caps & (1u << VM_CAP_TASKSTATS))
+                     ? json_pack("{s:o, s:o, s:o}", "exits", json_u64(s->taskstats_exits_total),
+                                 "unseen", json_u64(s->taskstats_unseen_total), "lost",
+                                 json_u64(s->taskstats_lost_total))
+                     : json_null();
+    return json_pack("{s:I, s:o, s:o, s:o, s:s, s:o}",
                      "interval_ms", (json_int_t)o->interval_ms,
                      "deep_walk_budget", json_real(o->deep_walk_budget_bp / 100.0),
                      "deep_walk_cpu_ms", json_real((double)s->deep_cpu_ns / 1e6),
                      "last_deep_walk_pids", pids,
                      "residency_source",
                      s->node.walk_source == VM_RES_NONE ? "smaps"
-                                                        : vm_res_source_name(s->node.walk_source));
+                                                        : vm_res_source_name(s->node.walk_source),
+                     "taskstats", ts);
 }
 
 static json_t *int_or_null(int64_t v) {

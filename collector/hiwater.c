@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "collector/cgpeak.h"
+#include "collector/exitmatch.h"
 #include "collector/hiwater.h"
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
@@ -196,10 +197,89 @@ static int carry_groups(struct snap_builder *b, struct group_index *ix,
     return 0;
 }
 
-/* Processes of prev that are not in the builder any more: exit records, and their groups'
- * exit counts. */
+/* Count an exit in the groups of keys. */
+static int count_exit(struct snap_builder *b, struct group_index *ix, const uint32_t *keys,
+                      const bool *ways, uint64_t vm_hwm) {
+    for (int by = 0; by < _VM_GROUP_MAX; by++) {
+        struct vm_group *g;
+        int r;
+        if (!ways[by])
+            continue;
+        if ((r = group_get(b, ix, by, keys[by], &g)) < 0)
+            return r;
+        g->exited++;
+        if (vm_hwm > g->exited_vm_hwm_max)
+            g->exited_vm_hwm_max = vm_hwm;
+    }
+    return 0;
+}
+
+/* The taskstats exit of (pid, starttime) that is not taken yet, or NULL. */
+static const struct vm_task_exit *take_exit(struct hiwater_opts *o, int32_t pid,
+                                            uint64_t starttime) {
+    for (size_t i = 0; i < o->nexits; i++)
+        if (!o->used[i] && exit_matches(&o->exits[i], pid, starttime, o->clk_tck)) {
+            o->used[i] = true;
+            return &o->exits[i];
+        }
+    return NULL;
+}
+
+/* Whether the exit is of a process still listed now (a zombie), or one prev's ring holds. */
+static bool exit_known(const struct hiwater_opts *o, const struct vm_task_exit *x,
+                       const struct ident *now, size_t nnow, const struct vm_snapshot *prev) {
+    struct ident key = {x->tgid, 0};
+    size_t lo = 0, hi = nnow;
+    while (lo < hi) { /* the first ident with this pid */
+        size_t mid = (lo + hi) / 2;
+        if (now[mid].pid < key.pid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < nnow && now[lo].pid == x->tgid; lo++)
+        if (exit_matches(x, now[lo].pid, now[lo].starttime, o->clk_tck))
+            return true;
+    const struct vm_exited *old = prev ? vm_snapshot_exited(prev) : NULL;
+    for (uint32_t i = 0; old && i < prev->nexited; i++)
+        if (exit_matches(x, old[i].pid, old[i].starttime, o->clk_tck))
+            return true;
+    return false;
+}
+
+/* Exits of processes no scan saw (started and ended between two scans). */
+static int record_unseen(struct snap_builder *b, struct group_index *ix,
+                         const struct vm_snapshot *prev, struct hiwater_opts *o,
+                         const struct ident *now, size_t nnow) {
+    static const bool ways[_VM_GROUP_MAX] = {[VM_GROUP_COMM] = true, [VM_GROUP_USER] = true,
+                                             [VM_GROUP_NONE] = true};
+    for (size_t i = 0; i < o->nexits; i++) {
+        const struct vm_task_exit *x = &o->exits[i];
+        if (o->used[i] || !x->group_dead || exit_known(o, x, now, nnow, prev))
+            continue;
+        o->used[i] = true;
+        o->unseen++;
+        struct vm_exited e = exit_unseen(x, o->clk_tck, o->boot_time_ms, o->now_ms);
+        const char *user = o->user_name ? o->user_name(o->user_userdata, x->uid) : NULL;
+        uint32_t u = 0, keys[_VM_GROUP_MAX];
+        int r;
+        if ((r = snap_builder_intern(b, x->comm, strnlen(x->comm, sizeof(x->comm)), &e.comm)) <
+                0 ||
+            (user && (r = snap_builder_intern(b, user, strlen(user), &u)) < 0) ||
+            (r = keys_of(b, e.comm, 0, 0, u, true, x->uid, keys)) < 0 ||
+            (r = count_exit(b, ix, keys, ways, e.vm_hwm)) < 0)
+            return r;
+        if (snap_builder_nexited(b) < o->exited_max && (r = snap_builder_add_exited(b, &e)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Processes of prev that are not in the builder any more, and processes that lived and died
+ * between the two scans (taskstats): exit records, and their groups' exit counts. */
 static int record_exits(struct snap_builder *b, struct group_index *ix,
-                        const struct vm_snapshot *prev, const struct hiwater_opts *o) {
+                        const struct vm_snapshot *prev, struct hiwater_opts *o) {
+    static const bool all_ways[_VM_GROUP_MAX] = {true, true, true, true, true};
     uint64_t now_ms = o->now_ms;
     uint32_t exited_max = o->exited_max;
     size_t nprocs = snap_builder_nprocs(b);
@@ -212,8 +292,8 @@ static int record_exits(struct snap_builder *b, struct group_index *ix,
     }
     qsort(now, nprocs, sizeof(*now), cmp_ident);
 
-    const struct vm_process *procs = vm_snapshot_procs(prev);
-    for (uint32_t i = 0; i < prev->nprocs; i++) {
+    const struct vm_process *procs = prev ? vm_snapshot_procs(prev) : NULL;
+    for (uint32_t i = 0; prev && i < prev->nprocs; i++) {
         const struct vm_process *p = &procs[i];
         struct ident id = {p->pid, p->starttime};
         if ((p->flags & VM_PROC_KTHREAD) ||
@@ -231,6 +311,10 @@ static int record_exits(struct snap_builder *b, struct group_index *ix,
             .flags = ((p->flags & VM_PROC_LAST_HWM) ? VM_EXITED_HWM : 0) |
                      ((p->flags & VM_PROC_LAST_PEAK) ? VM_EXITED_PEAK : 0),
         };
+        const struct vm_task_exit *x = o->prev_same_boot ? take_exit(o, p->pid, p->starttime)
+                                                         : NULL;
+        if (x)
+            exit_enrich(&e, x);
         uint32_t cgroup, user, keys[_VM_GROUP_MAX];
         int r;
         if ((r = reintern(b, prev, p->comm, &e.comm)) < 0 ||
@@ -238,24 +322,24 @@ static int record_exits(struct snap_builder *b, struct group_index *ix,
             (r = reintern(b, prev, p->cgroup, &cgroup)) < 0 ||
             (r = reintern(b, prev, p->user, &user)) < 0 ||
             (r = keys_of(b, e.comm, e.unit, cgroup, user, p->flags & VM_PROC_UID, p->uid,
-                         keys)) < 0)
+                         keys)) < 0 ||
+            (r = count_exit(b, ix, keys, all_ways, e.vm_hwm)) < 0)
             return r;
-        for (int by = 0; by < _VM_GROUP_MAX; by++) {
-            struct vm_group *g;
-            if ((r = group_get(b, ix, by, keys[by], &g)) < 0)
-                return r;
-            g->exited++;
-            if (e.vm_hwm > g->exited_vm_hwm_max)
-                g->exited_vm_hwm_max = e.vm_hwm;
-        }
         if (snap_builder_nexited(b) < exited_max && (r = snap_builder_add_exited(b, &e)) < 0)
             return r;
     }
-    /* The newest exits are these (in pid order); then the older ring. */
+    int r = record_unseen(b, ix, prev, o, now, nprocs);
+    if (r < 0 || !prev)
+        return r;
+    /* The newest exits are these (in pid order); then the older ring, where an exit heard
+     * late (after the scan that missed the process) completes its entry. */
     const struct vm_exited *old = vm_snapshot_exited(prev);
     for (uint32_t i = 0; i < prev->nexited && snap_builder_nexited(b) < exited_max; i++) {
         struct vm_exited e = old[i];
-        int r;
+        const struct vm_task_exit *x =
+            (e.flags & VM_EXITED_TASKSTATS) ? NULL : take_exit(o, e.pid, e.starttime);
+        if (x)
+            exit_enrich(&e, x);
         if ((r = reintern(b, prev, old[i].comm, &e.comm)) < 0 ||
             (r = reintern(b, prev, old[i].unit, &e.unit)) < 0 ||
             (r = snap_builder_add_exited(b, &e)) < 0)
@@ -334,7 +418,7 @@ static int read_memory_peaks(struct snap_builder *b, int sysfd) {
 }
 
 int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev,
-                   const struct hiwater_opts *o) {
+                   struct hiwater_opts *o) {
     struct group_index ix = {0};
     int r = index_init(&ix, snap_builder_nprocs(b) + (prev ? prev->ngroups : 0));
     if (r == 0)
@@ -343,7 +427,7 @@ int hiwater_update(struct snap_builder *b, const struct vm_snapshot *prev,
         r = read_memory_peaks(b, o->sysfd);
     if (r == 0 && prev)
         r = carry_groups(b, &ix, prev, o);
-    if (r == 0 && prev)
+    if (r == 0 && (prev || o->nexits > 0))
         r = record_exits(b, &ix, prev, o);
     index_free(&ix);
     if (r < 0)

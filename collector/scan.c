@@ -66,7 +66,19 @@ struct vm_collector {
     struct hiwater_reset *resets;   /* group peaks the next scan forgets (keys owned) */
     size_t nresets;
     bool cancelled;                 /* atomic: set by vm_collector_cancel() */
+    /* taskstats: process exits handed in and not matched yet (bounded), and the totals. */
+    struct vm_task_exit *exits;
+    uint64_t *exits_at; /* CLOCK_MONOTONIC ns each was handed in */
+    size_t nexits;
+    bool taskstats;
+    uint64_t exits_total, unseen_total, lost_total;
+    uint64_t lost_pending; /* of which dropped here (the listener counts the rest) */
 };
+
+/* Exits kept while their process is still listed (a zombie) or not seen yet. */
+#define PENDING_EXITS_MAX 16384u
+/* An exit not taken after this long is dropped (its process was never seen again). */
+#define PENDING_EXIT_MAX_AGE_NS (600ull * 1000000000ull)
 
 _Static_assert((int)RES_PRESENT == (int)VM_RES_F_PRESENT && (int)RES_SWAPPED == (int)VM_RES_F_SWAPPED &&
                    (int)RES_THP == (int)VM_RES_F_THP &&
@@ -711,6 +723,22 @@ static bool parse_pid_name(const char *s, int32_t *ret) {
     return true;
 }
 
+static const char *user_name(void *userdata, uint32_t uid) {
+    struct scan *sc = userdata;
+    return user_cache_name(sc->c->users, uid, sc->now_mono_ns, USER_CACHE_AGE_NS);
+}
+
+/* Drop the exits a scan took, and those that waited too long. */
+static void keep_pending_exits(struct vm_collector *c, const bool *used, uint64_t now_ns) {
+    size_t k = 0;
+    for (size_t i = 0; i < c->nexits; i++)
+        if (!used[i] && c->exits_at[i] + PENDING_EXIT_MAX_AGE_NS > now_ns) {
+            c->exits[k] = c->exits[i];
+            c->exits_at[k++] = c->exits_at[i];
+        }
+    c->nexits = k;
+}
+
 /* Whether prev was taken in this boot: pids and start times of another boot mean nothing
  * now (a restored state from before a reboot). */
 static bool same_boot(const struct vm_collector *c, const struct vm_snapshot *prev) {
@@ -738,6 +766,7 @@ static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int3
     };
     sc.now_ms = clock_ns(CLOCK_REALTIME) / 1000000;
     uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    bool *used = NULL; /* which pending exits this scan took */
     int r;
 
     snap_builder_reset(sc.b);
@@ -827,6 +856,11 @@ static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int3
     n->walk_source = (uint8_t)c->walk;
     n->max_map_count = f->max_map_count;
     n->btime = f->btime;
+    used = calloc(c->nexits ? c->nexits : 1, sizeof(*used));
+    if (!used) {
+        r = -ENOMEM;
+        goto out;
+    }
     struct hiwater_opts ho = {
         .now_ms = sc.now_ms,
         .exited_max = c->exited_max,
@@ -834,14 +868,30 @@ static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int3
         .sysfd = (f->caps & (1u << VM_CAP_MEMORY_PEAK)) ? c->sysfd : -1,
         .resets = c->resets,
         .nresets = c->nresets,
+        .exits = c->exits,
+        .nexits = c->nexits,
+        .used = used,
+        .clk_tck = f->clk_tck,
+        .boot_time_ms = f->btime * 1000,
+        .user_name = user_name,
+        .user_userdata = &sc,
     };
     if ((r = hugepages_collect(c->procfd, c->sysfd, sc.b, &hdr.thp)) < 0 ||
         (r = hiwater_update(sc.b, prev, &ho)) < 0)
         goto out;
+    if (c->taskstats)
+        n->caps |= 1u << VM_CAP_TASKSTATS;
+    hdr.taskstats_exits_total = c->exits_total;
+    hdr.taskstats_unseen_total = c->unseen_total + ho.unseen;
+    hdr.taskstats_lost_total = c->lost_total;
     r = snap_builder_finish(sc.b, &hdr, ret);
-    if (r == 0)
+    if (r == 0) {
         clear_resets(c); /* done: the new snapshot no longer has those peaks */
+        c->unseen_total += ho.unseen;
+        keep_pending_exits(c, used, clock_ns(CLOCK_MONOTONIC));
+    }
 out:
+    free(used);
     free(sc.picks);
     if (r < 0)
         snap_builder_reset(sc.b);
@@ -872,6 +922,35 @@ int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev,
 
 void vm_collector_set_deep_budget(struct vm_collector *c, uint64_t deep_budget_ns) {
     c->deep_budget_ns = deep_budget_ns;
+}
+
+int vm_collector_taskstats(struct vm_collector *c, const struct vm_task_exit *exits, size_t n,
+                           uint64_t lost_total) {
+    c->taskstats = true;
+    c->lost_total = lost_total + c->lost_pending;
+    if (!c->exits) {
+        c->exits = malloc_array(PENDING_EXITS_MAX, sizeof(*c->exits));
+        c->exits_at = malloc_array(PENDING_EXITS_MAX, sizeof(*c->exits_at));
+        if (!c->exits || !c->exits_at)
+            return -ENOMEM;
+    }
+    uint64_t now = clock_ns(CLOCK_MONOTONIC);
+    for (size_t i = 0; i < n; i++) {
+        if (!exits[i].group_dead)
+            continue;
+        c->exits_total++;
+        if (c->nexits == PENDING_EXITS_MAX) {
+            /* Full: the oldest goes (counted lost). */
+            memmove(c->exits, c->exits + 1, (c->nexits - 1) * sizeof(*c->exits));
+            memmove(c->exits_at, c->exits_at + 1, (c->nexits - 1) * sizeof(*c->exits_at));
+            c->nexits--;
+            c->lost_pending++;
+            c->lost_total++;
+        }
+        c->exits[c->nexits] = exits[i];
+        c->exits_at[c->nexits++] = now;
+    }
+    return 0;
 }
 
 void vm_collector_cancel(struct vm_collector *c) {
@@ -959,6 +1038,8 @@ struct vm_collector *vm_collector_free(struct vm_collector *c) {
         free(c->cmdline);
         free(c->name);
         free(c->walk_vmas);
+        free(c->exits);
+        free(c->exits_at);
         clear_resets(c);
         pagewalk_ctx_done(&c->walk_ctx);
         free(c);

@@ -231,6 +231,15 @@ static int set_privsep(struct vm_config *cfg, const char *v, char *err, size_t e
     return r;
 }
 
+static int set_taskstats(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                         const char *name) {
+    bool b;
+    int r = set_flag(&b, v, err, errlen, name);
+    if (r == 0)
+        cfg->taskstats = b;
+    return r;
+}
+
 static int set_privsep_user(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                             const char *name) {
     if (!v || !*v || strlen(v) > 32 || strspn(v, "abcdefghijklmnopqrstuvwxyz"
@@ -359,6 +368,7 @@ static const struct option_def options[] = {
     {"tls-cert", required_argument, set_tls_cert, true, "FILE", "serve HTTPS with this PEM certificate (chain)"},
     {"tls-key", required_argument, set_tls_key, true, "FILE", "the PEM private key of --tls-cert"},
     {"tls-client-ca", required_argument, set_tls_client_ca, true, "FILE", "require client certificates signed by this PEM CA"},
+    {"taskstats", optional_argument, set_taskstats, true, "[=BOOL]", "hear process exits from the kernel (taskstats; default: on for the live /proc)"},
     {"privsep", optional_argument, set_privsep, true, "[=BOOL]", "collector and HTTP server in two processes (default: when started as root or with capabilities)"},
     {"privsep-user", required_argument, set_privsep_user, true, "NAME", "user of the HTTP server process when started as root (default nobody)"},
     {"state-dir", required_argument, set_state_dir, true, "DIR", "keep group peaks and exited processes here across restarts"},
@@ -425,6 +435,7 @@ static void set_defaults(struct vm_config *cfg) {
         .exited_max = VM_EXITED_DEFAULT,
         .redact_addresses = -1,
         .privsep = -1,
+        .taskstats = -1,
         .format = OUTPUT_JSON,
     };
 }

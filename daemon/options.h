@@ -33,6 +33,7 @@ struct vm_config {
     char *tls_cert, *tls_key;     /* --tls-cert FILE --tls-key FILE (PEM) */
     char *tls_client_ca;          /* --tls-client-ca FILE: require client certificates */
     int privsep;                  /* --privsep[=BOOL]; -1 (unset): on when started as root */
+    int taskstats;                /* --taskstats[=BOOL]; -1 (unset): on for the live /proc */
     char *privsep_user;           /* --privsep-user NAME: the server process's user (nobody) */
     uint32_t exited_max;          /* --exited-max N: exited processes remembered (1000) */
     int residency_source;         /* --residency-source: enum vm_residency_mode (auto) */

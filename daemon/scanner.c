@@ -2,13 +2,16 @@
  * request, reload, keep the state file, and hand every snapshot and sd_notify state to a sink
  * (the HTTP server in this process, or the socket to the server process). */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "daemon/exitwatch.h"
 #include "daemon/log.h"
 #include "daemon/scanner.h"
 #include "daemon/statefile.h"
@@ -44,7 +47,23 @@ struct scanner {
     size_t npending;
     pthread_t thread;
     bool started;
+    struct exitwatch *exits; /* taskstats listener, NULL when off */
 };
+
+/* Hand the process exits heard since the last scan to the collector. */
+static void drain_exits(struct scanner *sc) {
+    struct vm_task_exit buf[256];
+    size_t n;
+    if (!sc->exits)
+        return;
+    do {
+        struct exitwatch_counters ctr;
+        n = exitwatch_drain(sc->exits, buf, sizeof(buf) / sizeof(buf[0]));
+        exitwatch_counters(sc->exits, &ctr);
+        if (vm_collector_taskstats(sc->collector, buf, n, ctr.dropped + ctr.overruns) < 0)
+            break;
+    } while (n == sizeof(buf) / sizeof(buf[0]));
+}
 
 #define STATE_SAVE_MS 60000
 
@@ -75,6 +94,7 @@ static void do_refresh(struct scanner *sc) {
     pthread_mutex_unlock(&sc->lock);
     struct vm_snapshot *snap = NULL;
     uint64_t retry_ns = 0;
+    drain_exits(sc);
     int r = vm_collector_refresh(sc->collector, sc->prev, pid, &retry_ns, &snap);
     if (snap) {
         sc->sink.publish(sc->sink.userdata, snap);
@@ -136,6 +156,7 @@ static void *scan_loop(void *arg) {
         struct timespec start;
         clock_gettime(CLOCK_MONOTONIC, &start);
         struct vm_snapshot *snap = NULL;
+        drain_exits(sc);
         int r = vm_collector_scan(sc->collector, sc->prev, &snap);
         if (r == -ECANCELED)
             return NULL; /* stopping */
@@ -295,6 +316,23 @@ int scanner_start(const struct vm_config *cfg, struct vm_collector *collector,
             sc->nresets++;
     apply_resets(collector, sc->resets, sc->nresets);
 
+    /* taskstats: by default only when reading the live /proc (a fixture tree's processes
+     * are not the ones exiting on this host). */
+    bool live = !cfg->procfs_root || strcmp(cfg->procfs_root, "/proc") == 0;
+    if (cfg->taskstats > 0 || (cfg->taskstats < 0 && live)) {
+        int sysfd = open(cfg->sysfs_root ? cfg->sysfs_root : "/sys",
+                         O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = exitwatch_start(sysfd, &sc->exits);
+        if (sysfd >= 0)
+            close(sysfd);
+        if (r < 0)
+            log_msg(cfg->taskstats > 0 ? LOG_WARNING : LOG_INFO,
+                    "taskstats unavailable (%s): processes that start and exit between two "
+                    "scans are not seen", strerror(-r));
+        else
+            log_msg(LOG_INFO, "taskstats: listening for process exits");
+    }
+
     int r = pthread_create(&sc->thread, NULL, scan_loop, sc);
     if (r != 0) {
         log_msg(LOG_ERR, "cannot start the scan thread: %s", strerror(r));
@@ -322,6 +360,7 @@ void scanner_stop(struct scanner *sc) {
     scanner_cancel(sc);
     if (sc->started)
         pthread_join(sc->thread, NULL);
+    sc->exits = exitwatch_stop(sc->exits);
     if (sc->state_dir && sc->prev && sc->prev->scans_total > 0)
         save_state(sc, sc->prev);
     vm_snapshot_unref(sc->prev);

@@ -51,6 +51,17 @@ static inline void vm_collector_freep(struct vm_collector **c) {
 int vm_collector_refresh(struct vm_collector *c, const struct vm_snapshot *prev, int32_t pid,
                          uint64_t *ret_retry_ns, struct vm_snapshot **ret);
 
+struct vm_task_exit;
+
+/* Process exits heard from the kernel (taskstats; thread exits are ignored), for the next
+ * scans to match with the processes they saw: an exit fills in the ring entry of its process
+ * (exit code, time, the peaks at exit), and one of a process no scan saw gets an entry of its
+ * own. lost_total: exits the listener lost so far. Marks the "taskstats" capability. At most
+ * 16384 wait (the oldest go, counted lost); one not matched within 10 minutes is dropped.
+ * Returns 0 or -ENOMEM. Not thread-safe: the scanning thread calls it. */
+int vm_collector_taskstats(struct vm_collector *c, const struct vm_task_exit *exits, size_t n,
+                           uint64_t lost_total);
+
 /* From any thread: make the scan in progress (and every later one) stop between two processes
  * and return -ECANCELED, so that a daemon told to stop does not wait for a whole scan. */
 void vm_collector_cancel(struct vm_collector *c);

@@ -65,7 +65,8 @@ enum vm_source { VM_SOURCES(VM__ENUM_SOURCE) _VM_SOURCE_MAX, _VM_SOURCE_INVALID 
     X(SMAPS_ROLLUP, "smaps_rollup")                                                                \
     X(CGROUP_V2, "cgroup_v2")                                                                      \
     X(MEMORY_PEAK, "memory_peak")                                                                  \
-    X(SOFT_DIRTY, "soft_dirty")
+    X(SOFT_DIRTY, "soft_dirty")                                                                    \
+    X(TASKSTATS, "taskstats")
 #define VM__ENUM_CAP(e, n) VM_CAP_##e,
 enum vm_cap { VM_CAPS(VM__ENUM_CAP) _VM_CAP_MAX, _VM_CAP_INVALID = -EINVAL };
 
@@ -273,10 +274,11 @@ struct vm_group {
 enum {
     VM_EXITED_HWM = 1u << 0,       /* vm_hwm known */
     VM_EXITED_PEAK = 1u << 1,      /* vm_peak known */
-    VM_EXITED_TASKSTATS = 1u << 2, /* vm_hwm, vm_peak, exit_code and exit_ms are the kernel's
-                                    * figures at exit (taskstats), not the last scan's */
-    VM_EXITED_UNSEEN = 1u << 3,    /* no scan saw it: known from taskstats only (starttime is
-                                    * derived from the start second, unit unknown) */
+    VM_EXITED_TASKSTATS = 1u << 2, /* the kernel told its exit (taskstats): exit_code, exit_ms,
+                                    * uid and exit_hiwater_rss/vm are known */
+    VM_EXITED_UNSEEN = 1u << 3,    /* no scan saw it: known from taskstats only (vm_hwm and
+                                    * vm_peak are the exit's, starttime is derived from its
+                                    * lifetime, unit unknown) */
 };
 struct vm_exited {
     int32_t pid;
@@ -286,6 +288,8 @@ struct vm_exited {
     int32_t exit_code; /* wait status, with VM_EXITED_TASKSTATS */
     uint32_t uid;      /* with VM_EXITED_TASKSTATS */
     uint64_t exit_ms;  /* Unix ms of the exit, with VM_EXITED_TASKSTATS */
+    uint64_t exit_hiwater_rss; /* the mm's hiwater_rss at exit, bytes, with VM_EXITED_TASKSTATS */
+    uint64_t exit_hiwater_vm;  /* its hiwater_vm (VmPeak) at exit */
     uint64_t starttime; /* stat 22: id is "pid:starttime" */
     uint64_t start_time_ms;
     uint64_t exited_by_ms; /* collected_at of the first snapshot that missed it */
@@ -318,6 +322,11 @@ struct vm_snapshot {
     uint64_t errors_total[_VM_SOURCE_MAX]; /* per-process read errors, by source */
     uint64_t truncations_total;            /* over-long lines, cut lists, cut cmdlines */
     uint64_t vanished_total;               /* pids gone mid-read (dropped, not errors) */
+    /* taskstats (node capability "taskstats"): process exits heard from the kernel, those of
+     * processes no scan ever saw, and exits lost (queue full or socket overrun). */
+    uint64_t taskstats_exits_total;
+    uint64_t taskstats_unseen_total;
+    uint64_t taskstats_lost_total;
 
     struct vm_node node;
     struct vm_thp thp;

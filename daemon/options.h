@@ -25,6 +25,11 @@ struct vm_config {
     uint32_t exited_max;          /* --exited-max N: exited processes remembered (1000) */
     int residency_source;         /* --residency-source: enum vm_residency_mode (auto) */
     bool check_config;            /* --check-config: validate and exit */
+    char *peers;                  /* --peers URL,...: fleet mode (flags joined with ',') */
+    char *peers_file;             /* --peers-file FILE: one peer URL a line, '#' comments */
+    uint64_t peer_timeout_ms;     /* --peer-timeout SECONDS (default 5) */
+    char *peer_ca_file;           /* --peer-ca-file FILE: CA bundle for https peers */
+    char *auth_token_file;        /* --auth-token-file FILE: bearer token (sent to peers) */
 };
 
 /* Fill *cfg from defaults, the config file named by --config (if any) and argv. Returns 0 to

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "api/server.h"
+#include "daemon/fleet.h"
 #include "daemon/log.h"
 #include "daemon/service.h"
 #include "vmatlas/macros.h"
@@ -33,6 +34,7 @@ struct scanner {
     bool refresh_busy;     /* a refresh is asked or running */
     int refresh_result;
     uint64_t refresh_retry_ns;
+    struct fleet_service *fleet; /* fleet mode: fetches the peers, publishes merged views */
 };
 
 /* The scan thread: do the refresh that is asked for (sc->lock held; released meanwhile). */
@@ -174,6 +176,7 @@ static void reload(struct scanner *sc, int argc, char **argv) {
         sc->reload = true;
         pthread_cond_signal(&sc->wake);
         pthread_mutex_unlock(&sc->lock);
+        fleet_service_reload(sc->fleet, &cfg);
         log_msg(LOG_INFO, "reloaded: interval %llu ms, deep-walk budget %u.%02u%%",
                 (unsigned long long)cfg.interval_ms, cfg.deep_walk_budget_bp / 100,
                 cfg.deep_walk_budget_bp % 100);
@@ -245,11 +248,17 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
         .interval_ms = cfg->interval_ms,
         .deep_walk_budget_bp = cfg->deep_walk_budget_bp,
         .version = VMATLAS_VERSION,
+        .fleet = fleet_configured(cfg),
     };
     struct api_server *server = NULL;
     int r = api_server_start(&so, &server, err, sizeof(err));
     if (r < 0) {
         log_msg(LOG_ERR, "cannot listen: %s", err);
+        return 1;
+    }
+    /* Fleet documents exist from the first request on (every peer "not fetched yet"). */
+    if (fleet_configured(cfg) && fleet_service_start(cfg, server, &sc.fleet) < 0) {
+        api_server_stop(server);
         return 1;
     }
     char addrs[16][64];
@@ -262,6 +271,7 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     r = pthread_create(&thread, NULL, scan_loop, &sc);
     if (r != 0) {
         log_msg(LOG_ERR, "cannot start the scan thread: %s", strerror(r));
+        fleet_service_stop(sc.fleet);
         api_server_stop(server);
         return 1;
     }
@@ -286,6 +296,7 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     pthread_cond_broadcast(&sc.refresh_done);
     pthread_mutex_unlock(&sc.lock);
     pthread_join(thread, NULL);
+    sc.fleet = fleet_service_stop(sc.fleet); /* cuts a fetch round short */
     api_server_stop(server); /* lets in-flight requests finish */
     vm_snapshot_unref(sc.prev);
     pthread_cond_destroy(&sc.wake);

@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 
 BUILD_DEPS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libjansson-dev libsystemd-dev
             libcurl4-openssl-dev libinih-dev zlib1g-dev)
-TEST_DEPS=(clang libclang-rt-14-dev curl prometheus)
+TEST_DEPS=(clang libclang-rt-14-dev curl prometheus jq)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

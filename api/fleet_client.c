@@ -25,11 +25,11 @@ struct peer {
     struct fleet_doc *last[_FLEET_DOC_MAX];
     /* This round. */
     struct fleet_result *res;
-    int kind;           /* document being fetched */
-    bool active;        /* a transfer is in the multi handle */
-    bool conditional;   /* If-None-Match was sent */
-    bool too_big;       /* the write callback stopped the body */
-    char *buf;          /* the body so far (decoded) */
+    int kind;         /* document being fetched */
+    bool active;      /* a transfer is in the multi handle */
+    bool conditional; /* If-None-Match was sent */
+    bool too_big;     /* the write callback stopped the body */
+    char *buf;        /* the body so far (decoded) */
     size_t len, cap;
     char etag_seen[VM_FLEET_ETAG_MAX + 1]; /* "" when none, or not usable */
     char type_seen[64];

@@ -38,9 +38,9 @@ struct fleet_client_options {
 struct fleet_result {
     struct fleet_url url;
     bool up;
-    char error[256];      /* why it is down ("" when up) */
-    uint64_t latency_us;  /* from the start of the round to its last answer or its failure */
-    uint64_t bytes;       /* decoded body bytes received */
+    char error[256];       /* why it is down ("" when up) */
+    uint64_t latency_us;   /* from the start of the round to its last answer or its failure */
+    uint64_t bytes;        /* decoded body bytes received */
     uint32_t not_modified; /* documents answered 304 (the last valid copy reused) */
     struct fleet_doc *docs[_FLEET_DOC_MAX]; /* one reference each; all set when up, none else */
 };
@@ -48,7 +48,7 @@ struct fleet_result {
 struct fleet_round {
     uint64_t started_at_ms; /* Unix ms */
     uint64_t duration_ns;
-    bool cancelled;         /* fleet_client_cancel() cut it short */
+    bool cancelled; /* fleet_client_cancel() cut it short */
     size_t n;
     struct fleet_result *peers; /* in the order of fleet_client_set_peers() */
 };

@@ -14,7 +14,8 @@
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
 
-#define ERRORS_ACCEPTED 16u /* entries of a process's "errors" accepted (VM_PROC_ERRORS_MAX kept) */
+#define ERRORS_ACCEPTED 16u /* entries of a process's "errors" accepted (VM_PROC_ERRORS_MAX kept)  \
+                             */
 #define SHORT_STRING_MAX 256u /* ids, states, errno and source names, THP modes, node facts */
 
 const char *fleet_doc_path(int kind, uint32_t procs_limit, char *buf, size_t len) {
@@ -133,8 +134,7 @@ static bool int_in(struct vctx *v, const char *key, const json_t *m, int64_t min
     }
     json_int_t x = json_integer_value(m);
     if (x < min || x > max) {
-        bad(v, key, "%lld out of range [%lld, %lld]", (long long)x, (long long)min,
-            (long long)max);
+        bad(v, key, "%lld out of range [%lld, %lld]", (long long)x, (long long)min, (long long)max);
         return false;
     }
     *ret = x;
@@ -462,7 +462,8 @@ static bool check_processes(struct vctx *v, const json_t *root, uint32_t limit) 
     size_t n = json_array_size(list);
     if (n > d->total)
         return bad(v, "processes", "%zu entries but a total of %llu", n,
-                   (unsigned long long)d->total), false;
+                   (unsigned long long)d->total),
+               false;
     d->procs = calloc(n ? n : 1, sizeof(*d->procs));
     if (!d->procs)
         return oom(v), false;
@@ -511,7 +512,8 @@ static bool check_hiwater(struct vctx *v, const json_t *root, int by) {
         (void)snprintf(v->where, sizeof(v->where), "groups[%zu]", i);
         if (!json_is_object(o))
             return bad(v, NULL, "not an object"), false;
-        if ((m = nullable(o, "vm_hwm_max_pid")) && !int_in(v, "vm_hwm_max_pid", m, 1, INT32_MAX, &pid))
+        if ((m = nullable(o, "vm_hwm_max_pid")) &&
+            !int_in(v, "vm_hwm_max_pid", m, 1, INT32_MAX, &pid))
             return false;
         g->vm_hwm_max_pid = (int32_t)pid;
         if (!str_member(v, o, "key", true, VM_FLEET_STRING_MAX, &g->key) ||
@@ -533,7 +535,8 @@ static bool check_hiwater(struct vctx *v, const json_t *root, int by) {
         if (cmp_group(&d->groups[i - 1], &d->groups[i], d) == 0) {
             const char *k = fleet_doc_str(d, d->groups[i].key);
             return bad(v, "groups", "the key %s%.64s%s is listed twice", k ? "\"" : "",
-                       k ? k : "null", k ? "\"" : ""), false;
+                       k ? k : "null", k ? "\"" : ""),
+                   false;
         }
     return true;
 }
@@ -613,6 +616,10 @@ int fleet_doc_parse(int kind, const char *buf, size_t len, uint32_t procs_limit,
 
     json_error_t je;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root && json_error_code(&je) == json_error_out_of_memory) {
+        (void)snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     if (!root) {
         /* je.text comes from jansson and may quote the input: keep it printable. */
         char text[80];
@@ -620,8 +627,7 @@ int fleet_doc_parse(int kind, const char *buf, size_t len, uint32_t procs_limit,
         for (const char *c = je.text; *c && n < sizeof(text) - 1; c++)
             text[n++] = (*c >= 0x20 && *c < 0x7f) ? *c : '?';
         text[n] = 0;
-        (void)snprintf(err, errlen, "not JSON: %s (line %d, column %d)", text, je.line,
-                       je.column);
+        (void)snprintf(err, errlen, "not JSON: %s (line %d, column %d)", text, je.line, je.column);
         return -EBADMSG;
     }
     _cleanup_(fleet_doc_unrefp) struct fleet_doc *d = calloc(1, sizeof(*d));

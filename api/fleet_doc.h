@@ -41,7 +41,7 @@ struct fleet_proc {
     bool has_observed; /* hiwater.observed_rss_max is not null */
     uint8_t nerrors;
     uint32_t id, comm, cmdline, user, state, cgroup, unit; /* comm, cmdline, id: never 0 */
-    uint32_t memory_present; /* bit per enum vm_mem_field */
+    uint32_t memory_present;                               /* bit per enum vm_mem_field */
     uint32_t rollup_present; /* bit per enum vm_rollup_field, and FLEET_ROLLUP_USS for uss */
     uint64_t start_time_ms;  /* 0: null */
     uint64_t observed_rss_max, observed_rss_max_at_ms;
@@ -63,7 +63,7 @@ struct fleet_group {
 
 struct fleet_pool {
     uint64_t size_bytes;
-    int32_t numa_node; /* -1: the global pool */
+    int32_t numa_node;                       /* -1: the global pool */
     uint64_t total, free, reserved, surplus; /* VM_UNKNOWN: null */
 };
 
@@ -74,8 +74,8 @@ struct fleet_thp {
 };
 
 struct fleet_doc {
-    int refs; /* atomic */
-    int kind; /* enum fleet_doc_kind */
+    int refs;                              /* atomic */
+    int kind;                              /* enum fleet_doc_kind */
     uint64_t snapshot_seq, snapshot_at_ms; /* the peer's snapshot behind the document */
     /* FLEET_DOC_NODE */
     uint32_t hostname, kernel, version, boot_id;

@@ -172,8 +172,7 @@ static int merge_groups(struct fleet_view *v, const struct fleet_view *prev, int
     for (size_t i = 0; i < v->npeers; i++) {
         const struct fleet_doc *d = v->peers[i].up ? v->peers[i].docs[kind] : NULL;
         for (uint32_t j = 0; d && j < d->ngroups; j++)
-            e[n++] = (struct entry){fleet_doc_str(d, d->groups[j].key), (uint32_t)i,
-                                    &d->groups[j]};
+            e[n++] = (struct entry){fleet_doc_str(d, d->groups[j].key), (uint32_t)i, &d->groups[j]};
     }
     qsort(e, n, sizeof(*e), cmp_entry);
 

@@ -11,7 +11,8 @@
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
     if (err && errlen) {
         va_list ap;
@@ -168,8 +169,8 @@ void fleet_url_done(struct fleet_url *u) {
 }
 
 int fleet_url_copy(const struct fleet_url *u, struct fleet_url *ret) {
-    struct fleet_url c = {.url = strdup(u->url), .node = strdup(u->node),
-                          .path = strdup(u->path), .https = u->https};
+    struct fleet_url c = {
+        .url = strdup(u->url), .node = strdup(u->node), .path = strdup(u->path), .https = u->https};
     if (!c.url || !c.node || !c.path) {
         fleet_url_done(&c);
         return -ENOMEM;
@@ -227,8 +228,8 @@ int fleet_urls_parse(const char *buf, size_t len, const char *what, struct fleet
             break;
         for (size_t k = 0; k < *n; k++)
             if (strcmp(l[k].node, u.node) == 0) {
-                r = fail(err, errlen, "%s line %zu: peer %s is listed twice (as %s and %s)",
-                         what, this_line, u.node, l[k].url, u.url);
+                r = fail(err, errlen, "%s line %zu: peer %s is listed twice (as %s and %s)", what,
+                         this_line, u.node, l[k].url, u.url);
                 break;
             }
         if (r == 0 && GROW(l, cap, *n + 1) < 0)

@@ -42,16 +42,16 @@ struct fleet_share {
 
 /* A high-water group merged across nodes. */
 struct fleet_group_merged {
-    uint32_t key;                    /* view string; 0: null */
-    uint64_t processes, exited;      /* sums over the nodes */
-    uint64_t rss, vm_hwm_sum;        /* sums */
-    uint64_t vm_hwm_max;             /* the largest VmHWM, on vm_hwm_max_peer, pid ... */
-    int32_t vm_hwm_max_peer;         /* -1: none */
-    int32_t vm_hwm_max_pid;          /* 0: none */
+    uint32_t key;               /* view string; 0: null */
+    uint64_t processes, exited; /* sums over the nodes */
+    uint64_t rss, vm_hwm_sum;   /* sums */
+    uint64_t vm_hwm_max;        /* the largest VmHWM, on vm_hwm_max_peer, pid ... */
+    int32_t vm_hwm_max_peer;    /* -1: none */
+    int32_t vm_hwm_max_pid;     /* 0: none */
     uint64_t vm_peak_max, exited_vm_hwm_max;
-    uint64_t observed_rss_peak;      /* the largest fleet-wide rss sum seen in one merge */
+    uint64_t observed_rss_peak; /* the largest fleet-wide rss sum seen in one merge */
     uint64_t observed_rss_peak_at_ms;
-    uint32_t first_share, nshares;   /* shares[by][first_share ...] */
+    uint32_t first_share, nshares; /* shares[by][first_share ...] */
 };
 
 /* Sums of the global hugetlb pools (numa_node null) of one page size over the nodes. */
@@ -62,11 +62,11 @@ struct fleet_pool_total {
 };
 
 struct fleet_view {
-    int refs; /* atomic */
-    uint64_t seq;             /* 1, 2, ... per merge of this daemon */
-    uint64_t merged_at_ms;    /* Unix ms: start of the round behind it */
-    uint64_t round_ns;        /* wall time of that round */
-    uint64_t merge_ns;        /* wall time of the merge */
+    int refs;                   /* atomic */
+    uint64_t seq;               /* 1, 2, ... per merge of this daemon */
+    uint64_t merged_at_ms;      /* Unix ms: start of the round behind it */
+    uint64_t round_ns;          /* wall time of that round */
+    uint64_t merge_ns;          /* wall time of the merge */
     uint64_t truncations_total; /* merged groups dropped past VM_FLEET_GROUPS_MAX, cumulative */
     size_t npeers;
     struct fleet_view_peer *peers;
@@ -110,9 +110,8 @@ json_t *render_fleet_nodes(const struct fleet_view *v);
 /* /api/v1/fleet/processes: the processes of every node that is up, filtered, sorted and cut as
  * /api/v1/processes does (q; NULL: defaults), node (exact, NULL: any) filtering by node, each
  * summary with "node"; ties go by pid, then node. 0 and a malloc'd body, or -ENOMEM. */
-int render_fleet_processes(const struct fleet_view *v, const struct proc_query *q,
-                           const char *node, const struct render_opts *o, char **ret_body,
-                           size_t *ret_len);
+int render_fleet_processes(const struct fleet_view *v, const struct proc_query *q, const char *node,
+                           const struct render_opts *o, char **ret_body, size_t *ret_len);
 /* /api/v1/fleet/hiwater?group_by=by: {"snapshot", "nodes", "group_by", "groups": [{"key",
  * "processes", "rss", "vm_hwm_sum", "vm_hwm_max", "vm_hwm_max_node", "vm_hwm_max_pid",
  * "vm_peak_max", "exited", "exited_vm_hwm_max", "observed_rss_peak", "observed_rss_peak_at",

@@ -185,18 +185,34 @@ struct fentry {
     bool present;
 };
 
-static bool fleet_sort_key(const struct fleet_doc *d, const struct fleet_proc *p,
-                           enum proc_sort by, uint64_t *ret, const char **ret_str) {
+static bool fleet_sort_key(const struct fleet_doc *d, const struct fleet_proc *p, enum proc_sort by,
+                           uint64_t *ret, const char **ret_str) {
     int mem = -1, rollup = -1;
     switch (by) {
-    case PROC_SORT_RSS: mem = VM_MEM_VM_RSS; break;
-    case PROC_SORT_SWAP: mem = VM_MEM_VM_SWAP; break;
-    case PROC_SORT_VM_HWM: mem = VM_MEM_VM_HWM; break;
-    case PROC_SORT_VM_PEAK: mem = VM_MEM_VM_PEAK; break;
-    case PROC_SORT_HUGETLB: mem = VM_MEM_HUGETLB; break;
-    case PROC_SORT_PSS: rollup = VM_ROLLUP_PSS; break;
-    case PROC_SORT_ANON_HUGE: rollup = VM_ROLLUP_ANON_HUGE; break;
-    case PROC_SORT_USS: rollup = FLEET_ROLLUP_USS; break;
+    case PROC_SORT_RSS:
+        mem = VM_MEM_VM_RSS;
+        break;
+    case PROC_SORT_SWAP:
+        mem = VM_MEM_VM_SWAP;
+        break;
+    case PROC_SORT_VM_HWM:
+        mem = VM_MEM_VM_HWM;
+        break;
+    case PROC_SORT_VM_PEAK:
+        mem = VM_MEM_VM_PEAK;
+        break;
+    case PROC_SORT_HUGETLB:
+        mem = VM_MEM_HUGETLB;
+        break;
+    case PROC_SORT_PSS:
+        rollup = VM_ROLLUP_PSS;
+        break;
+    case PROC_SORT_ANON_HUGE:
+        rollup = VM_ROLLUP_ANON_HUGE;
+        break;
+    case PROC_SORT_USS:
+        rollup = FLEET_ROLLUP_USS;
+        break;
     case PROC_SORT_VMAS:
         if (p->vma_count < 0)
             return false;
@@ -235,8 +251,7 @@ static int fentry_cmp(const void *x, const void *y, void *ctx_) {
     if (a->present != b->present)
         return a->present ? -1 : 1; /* absent last, whatever the order */
     if (a->present) {
-        int c = ctx->by_str ? strcmp(a->str, b->str)
-                            : (a->key > b->key) - (a->key < b->key);
+        int c = ctx->by_str ? strcmp(a->str, b->str) : (a->key > b->key) - (a->key < b->key);
         if (c)
             return ctx->desc ? -c : c;
     }
@@ -269,9 +284,8 @@ static bool fleet_match(const struct fleet_doc *d, const struct fleet_proc *p,
     return true;
 }
 
-int render_fleet_processes(const struct fleet_view *v, const struct proc_query *q,
-                           const char *node, const struct render_opts *o, char **ret_body,
-                           size_t *ret_len) {
+int render_fleet_processes(const struct fleet_view *v, const struct proc_query *q, const char *node,
+                           const struct render_opts *o, char **ret_body, size_t *ret_len) {
     struct proc_query defaults;
     static const struct render_opts default_opts = {0};
     if (!q) {
@@ -352,8 +366,7 @@ static json_t *merged_group(const struct fleet_view *v, enum vm_group_by by,
     put(o, "vm_hwm_sum", json_u64(g->vm_hwm_sum), &err);
     put(o, "vm_hwm_max", json_u64(g->vm_hwm_max), &err);
     put(o, "vm_hwm_max_node",
-        g->vm_hwm_max_peer >= 0 ? json_string(v->peers[g->vm_hwm_max_peer].url.node)
-                                : json_null(),
+        g->vm_hwm_max_peer >= 0 ? json_string(v->peers[g->vm_hwm_max_peer].url.node) : json_null(),
         &err);
     put(o, "vm_hwm_max_pid", g->vm_hwm_max_pid > 0 ? json_integer(g->vm_hwm_max_pid) : json_null(),
         &err);
@@ -541,23 +554,29 @@ void render_fleet_metrics(FILE *f, const struct fleet_view *v, bool om) {
     size_t up = 0;
     for (size_t i = 0; i < v->npeers; i++)
         up += v->peers[i].up;
-    family(f, om, "vmatlas_fleet_peers", "gauge", "Peers this daemon aggregates (--peers, --peers-file).");
+    family(f, om, "vmatlas_fleet_peers", "gauge",
+           "Peers this daemon aggregates (--peers, --peers-file).");
     fprintf(f, "vmatlas_fleet_peers %zu\n", v->npeers);
-    family(f, om, "vmatlas_fleet_peers_up", "gauge", "Peers whose documents all arrived and were valid in the last round.");
+    family(f, om, "vmatlas_fleet_peers_up", "gauge",
+           "Peers whose documents all arrived and were valid in the last round.");
     fprintf(f, "vmatlas_fleet_peers_up %zu\n", up);
-    family(f, om, "vmatlas_fleet_merges_total", "counter", "Fetch rounds merged into a fleet view.");
+    family(f, om, "vmatlas_fleet_merges_total", "counter",
+           "Fetch rounds merged into a fleet view.");
     fprintf(f, "vmatlas_fleet_merges_total %" PRIu64 "\n", v->seq);
-    family(f, om, "vmatlas_fleet_round_duration_seconds", "gauge", "Wall time of the last fetch round over all peers.");
+    family(f, om, "vmatlas_fleet_round_duration_seconds", "gauge",
+           "Wall time of the last fetch round over all peers.");
     fprintf(f, "vmatlas_fleet_round_duration_seconds ");
     print_seconds_us(f, v->round_ns / 1000);
-    family(f, om, "vmatlas_fleet_merge_duration_seconds", "gauge", "Wall time of the last merge of the peers' documents.");
+    family(f, om, "vmatlas_fleet_merge_duration_seconds", "gauge",
+           "Wall time of the last merge of the peers' documents.");
     fprintf(f, "vmatlas_fleet_merge_duration_seconds ");
     print_seconds_us(f, v->merge_ns / 1000);
     family(f, om, "vmatlas_fleet_truncations_total", "counter",
            "Merged high-water groups dropped past the fleet's group limit.");
     fprintf(f, "vmatlas_fleet_truncations_total %" PRIu64 "\n", v->truncations_total);
 
-    family(f, om, "vmatlas_peer_up", "gauge", "1 when every document of the peer arrived and was valid in the last round, else 0.");
+    family(f, om, "vmatlas_peer_up", "gauge",
+           "1 when every document of the peer arrived and was valid in the last round, else 0.");
     for (size_t i = 0; i < v->npeers; i++) {
         fputs("vmatlas_peer_up{node=\"", f);
         label(f, v->peers[i].url.node);

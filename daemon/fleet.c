@@ -72,7 +72,7 @@ static int load_peers(const struct vm_config *cfg, struct fleet_url **ret, size_
         r = read_small(cfg->peers_file, VM_FLEET_PEERS_FILE_MAX, &buf, &len, ret_st);
         if (r < 0)
             (void)snprintf(err, errlen, "--peers-file %s: %s", cfg->peers_file,
-                           r == -EFBIG ? "larger than 1 MiB"
+                           r == -EFBIG    ? "larger than 1 MiB"
                            : r == -EINVAL ? "not a regular file"
                                           : strerror(-r));
         else
@@ -87,8 +87,8 @@ static int load_peers(const struct vm_config *cfg, struct fleet_url **ret, size_
     return 0;
 }
 
-int fleet_peers_load(const struct vm_config *cfg, struct fleet_url **ret, size_t *ret_n,
-                     char *err, size_t errlen) {
+int fleet_peers_load(const struct vm_config *cfg, struct fleet_url **ret, size_t *ret_n, char *err,
+                     size_t errlen) {
     return load_peers(cfg, ret, ret_n, NULL, err, errlen);
 }
 
@@ -174,8 +174,7 @@ static void settings_free(struct fleet_settings *s) {
 }
 
 static int settings_copy(const struct vm_config *cfg, struct fleet_settings *ret) {
-    struct fleet_settings s = {.interval_ms = cfg->interval_ms,
-                               .timeout_ms = cfg->peer_timeout_ms};
+    struct fleet_settings s = {.interval_ms = cfg->interval_ms, .timeout_ms = cfg->peer_timeout_ms};
     s.cfg.peers = cfg->peers ? strdup(cfg->peers) : NULL;
     s.cfg.peers_file = cfg->peers_file ? strdup(cfg->peers_file) : NULL;
     s.cfg.peer_ca_file = cfg->peer_ca_file ? strdup(cfg->peer_ca_file) : NULL;
@@ -198,12 +197,12 @@ struct fleet_service {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     bool stop;
-    bool reload;                 /* pending holds new settings */
+    bool reload; /* pending holds new settings */
     struct fleet_settings pending;
     /* The fleet thread's own. */
     struct fleet_settings cur;
-    struct fleet_view *view;     /* the last published */
-    struct stat file_st;         /* of the peers file when last read */
+    struct fleet_view *view; /* the last published */
+    struct stat file_st;     /* of the peers file when last read */
     bool file_known, file_error_logged;
 };
 
@@ -274,8 +273,7 @@ static bool file_changed(struct fleet_service *f) {
     }
     f->file_error_logged = false;
     return !f->file_known || st.st_dev != f->file_st.st_dev || st.st_ino != f->file_st.st_ino ||
-           st.st_size != f->file_st.st_size ||
-           st.st_mtim.tv_sec != f->file_st.st_mtim.tv_sec ||
+           st.st_size != f->file_st.st_size || st.st_mtim.tv_sec != f->file_st.st_mtim.tv_sec ||
            st.st_mtim.tv_nsec != f->file_st.st_mtim.tv_nsec;
 }
 
@@ -389,8 +387,8 @@ int fleet_service_start(const struct vm_config *cfg, struct api_server *server,
     if (r == 0)
         r = settings_copy(cfg, &f->cur);
     if (r < 0) {
-        log_msg(LOG_ERR, "fleet: cannot start: %s", cc != CURLE_OK ? curl_easy_strerror(cc)
-                                                                   : strerror(-r));
+        log_msg(LOG_ERR, "fleet: cannot start: %s",
+                cc != CURLE_OK ? curl_easy_strerror(cc) : strerror(-r));
         fleet_service_stop(f);
         return r;
     }

@@ -16,8 +16,8 @@ bool fleet_configured(const struct vm_config *cfg);
 /* The peers of cfg: those of --peers, then the lines of --peers-file (read now). Returns 0 and
  * the list (free with fleet_urls_free), or -EINVAL with a message naming the flag or file and
  * line, or -errno of reading the file (with a message). */
-int fleet_peers_load(const struct vm_config *cfg, struct fleet_url **ret, size_t *ret_n,
-                     char *err, size_t errlen);
+int fleet_peers_load(const struct vm_config *cfg, struct fleet_url **ret, size_t *ret_n, char *err,
+                     size_t errlen);
 
 /* Check what fleet mode would read (peers, peers file, token file, CA file), so that
  * --check-config and a SIGHUP reload refuse a configuration it could not start with. 0 or

@@ -125,7 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             /* A normalized URL parses back to itself. */
             struct fleet_url again;
             FUZZ_CHECK(fleet_url_parse(list[i].url, ulen, &again, NULL, 0) == 0);
-            FUZZ_CHECK(strcmp(again.url, list[i].url) == 0 && strcmp(again.node, list[i].node) == 0);
+            FUZZ_CHECK(strcmp(again.url, list[i].url) == 0 &&
+                       strcmp(again.node, list[i].node) == 0);
             fleet_url_done(&again);
         }
         fleet_urls_free(list, n);

@@ -86,7 +86,8 @@
 #endif
 #endif
 #ifdef SANITIZED
-#define SLACK_S 1.5 /* sanitizer builds on a shared machine: more time where time is not the point */
+#define SLACK_S                                                                                    \
+    1.5 /* sanitizer builds on a shared machine: more time where time is not the point */
 #define STOP_LIMIT_S 3.0
 #else
 #define SLACK_S 0.0
@@ -95,7 +96,7 @@
 
 #define PEER_TIMEOUT_S 1.5
 #define ANSWER_LIMIT_S (PEER_TIMEOUT_S + 0.5) /* the contract for every fleet document */
-#define PROCS_LIMIT 1000u                      /* what the aggregator asks of every peer */
+#define PROCS_LIMIT 1000u                     /* what the aggregator asks of every peer */
 #define TOKEN "s3cr3t-T0ken_v1.~+/=="
 #define BODY_CAP (64ull << 20)
 #define CHUNKED_TOTAL (100ull << 20)
@@ -452,12 +453,22 @@ static json_int_t jint(const json_t *o, const char *key) {
 
 /* --- test peers ---------------------------------------------------------------------------- */
 
-enum tmode { T_HANG, T_GARBAGE, T_HTML, T_WRONG, T_DEEP, T_HUGE, T_CHUNKED, T_REDIRECT, T_ETAG,
-             T_EVIL };
+enum tmode {
+    T_HANG,
+    T_GARBAGE,
+    T_HTML,
+    T_WRONG,
+    T_DEEP,
+    T_HUGE,
+    T_CHUNKED,
+    T_REDIRECT,
+    T_ETAG,
+    T_EVIL
+};
 
 struct doc {
     char path[128];
-    char *body; /* version 1 */
+    char *body;  /* version 1 */
     char *body2; /* version 2 (etag peer) */
 };
 
@@ -475,7 +486,7 @@ struct tserver {
     int version;                /* T_ETAG: 1 or 2 */
     struct doc *docs;           /* T_ETAG, T_EVIL */
     size_t ndocs;
-    const char *redirect_to;    /* T_REDIRECT */
+    const char *redirect_to; /* T_REDIRECT */
 };
 
 static bool send_all(int fd, const char *p, size_t n) {
@@ -493,9 +504,12 @@ static bool send_all(int fd, const char *p, size_t n) {
 
 static bool respond(int fd, int status, const char *type, const char *extra, const char *body,
                     size_t len, bool keep) {
-    char *h = xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
-                        status, status == 200 ? "OK" : status == 304 ? "Not Modified" : "Other",
-                        type, len, extra ? extra : "", keep ? "" : "Connection: close\r\n");
+    char *h =
+        xasprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n", status,
+                  status == 200   ? "OK"
+                  : status == 304 ? "Not Modified"
+                                  : "Other",
+                  type, len, extra ? extra : "", keep ? "" : "Connection: close\r\n");
     bool ok = send_all(fd, h, strlen(h)) && (len == 0 || send_all(fd, body, len));
     free(h);
     return ok;
@@ -603,8 +617,7 @@ static bool serve(struct tserver *t, int fd, const char *req) {
         int ver = __atomic_load_n(&t->version, __ATOMIC_RELAXED);
         const char *body = ver == 2 && d->body2 ? d->body2 : d->body;
         char etag[64], *hdr;
-        (void)snprintf(etag, sizeof(etag), "\"%s-%d-%zu\"", t->name, ver,
-                       (size_t)(d - t->docs));
+        (void)snprintf(etag, sizeof(etag), "\"%s-%d-%zu\"", t->name, ver, (size_t)(d - t->docs));
         if (inm)
             __atomic_add_fetch(&t->conditional, 1, __ATOMIC_RELAXED);
         hdr = xasprintf("ETag: %s\r\n", etag);
@@ -612,8 +625,8 @@ static bool serve(struct tserver *t, int fd, const char *req) {
             __atomic_add_fetch(&t->not_modified, 1, __ATOMIC_RELAXED);
             keep = respond(fd, 304, "application/json", hdr, "", 0, true);
         } else {
-            keep = respond(fd, 200, "application/json; charset=utf-8", hdr, body, strlen(body),
-                           true);
+            keep =
+                respond(fd, 200, "application/json; charset=utf-8", hdr, body, strlen(body), true);
         }
         free(hdr);
         break;
@@ -731,6 +744,15 @@ static void tserver_stop(struct tserver *t) {
     t->lfd = -1;
 }
 
+/* Until /readyz answers 200: the first snapshot exists (bounded; slow in sanitizer builds). */
+static bool wait_ready(const struct daemon *d) {
+    for (double deadline = now_s() + 60; now_s() < deadline; sleep_ms(20))
+        if (get_status(d, "/readyz", NULL) == 200)
+            return true;
+    FAIL("%s: not ready within 60 s", d->name);
+    return false;
+}
+
 /* --- the peers' own documents (the oracle) --------------------------------------------------- */
 
 /* The eight documents of a real peer, at the paths the aggregator asks for. */
@@ -791,15 +813,15 @@ static struct doc *evil_docs(const struct doc *a, size_t n) {
 struct peer_expect {
     const char *node, *url;
     bool up;
-    const char *error; /* substring of the error when down */
+    const char *error;      /* substring of the error when down */
     const struct doc *docs; /* when up: its documents, for the oracle */
 };
 
 static const json_t *find_node(const json_t *nodes, const char *node) {
     size_t i;
     const json_t *n;
-    json_array_foreach(nodes, i, n) if (jstr(n, "node") && strcmp(jstr(n, "node"), node) == 0)
-        return n;
+    json_array_foreach(nodes, i,
+                       n) if (jstr(n, "node") && strcmp(jstr(n, "node"), node) == 0) return n;
     return NULL;
 }
 
@@ -808,7 +830,8 @@ static void check_nodes(const struct daemon *agg, const struct peer_expect *pe, 
     if (!doc)
         return;
     const json_t *nodes = json_object_get(doc, "nodes");
-    EXPECT(json_array_size(nodes) == npe, "nodes: %zu peers, want %zu", json_array_size(nodes), npe);
+    EXPECT(json_array_size(nodes) == npe, "nodes: %zu peers, want %zu", json_array_size(nodes),
+           npe);
     EXPECT(jint(json_object_get(doc, "snapshot"), "seq") >= 1, "nodes: snapshot.seq");
     for (size_t i = 0; i < npe; i++) {
         const json_t *n = find_node(nodes, pe[i].node);
@@ -872,8 +895,8 @@ static void check_processes(const struct daemon *agg, const struct peer_expect *
         parsed[np] = json_loads(pe[i].docs[FLEET_DOC_PROCESSES].body, 0, NULL);
         size_t k;
         json_t *p;
-        json_array_foreach(json_object_get(parsed[np], "processes"), k, p) if (n < 4096)
-            o[n++] = (struct oproc){pe[i].node, p};
+        json_array_foreach(json_object_get(parsed[np], "processes"), k, p) if (n < 4096) o[n++] =
+            (struct oproc){pe[i].node, p};
         np++;
     }
     qsort(o, n, sizeof(*o), cmp_oproc_rss);
@@ -896,13 +919,16 @@ static void check_processes(const struct daemon *agg, const struct peer_expect *
             json_t *copy = json_deep_copy(got), *want = json_deep_copy(o[i].p);
             json_object_del(copy, "node");
             json_object_del(want, "brand_new_member"); /* unknown members are not passed on */
-            if (strcmp(o[i].node, pe[2].node) != 0) { /* C rescans: its times move */
-                EXPECT(json_equal(copy, want), "processes[%zu] (%s pid %lld) differs from the "
-                       "peer's summary", i, o[i].node, (long long)jint(o[i].p, "pid"));
+            if (strcmp(o[i].node, pe[2].node) != 0) {  /* C rescans: its times move */
+                EXPECT(json_equal(copy, want),
+                       "processes[%zu] (%s pid %lld) differs from the "
+                       "peer's summary",
+                       i, o[i].node, (long long)jint(o[i].p, "pid"));
             } else {
-                EXPECT(json_equal(json_object_get(copy, "memory"), json_object_get(want, "memory")) &&
-                           json_equal(json_object_get(copy, "comm"), json_object_get(want, "comm")),
-                       "processes[%zu] (C) differs", i);
+                EXPECT(
+                    json_equal(json_object_get(copy, "memory"), json_object_get(want, "memory")) &&
+                        json_equal(json_object_get(copy, "comm"), json_object_get(want, "comm")),
+                    "processes[%zu] (C) differs", i);
             }
             json_decref(copy);
             json_decref(want);
@@ -983,8 +1009,8 @@ static void check_processes(const struct daemon *agg, const struct peer_expect *
         json_decref(parsed[i]);
 
     /* Bad parameters are 400, as on /api/v1/processes. */
-    static const char *const bad[] = {"limit=0", "sort=bogus", "kthreads=maybe", "nope=1",
-                                      "offset=-1", "order=sideways"};
+    static const char *const bad[] = {"limit=0", "sort=bogus", "kthreads=maybe",
+                                      "nope=1",  "offset=-1",  "order=sideways"};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         char *path = xasprintf("/api/v1/fleet/processes?%s", bad[i]), *body = NULL;
         long st = get_status(agg, path, &body);
@@ -1048,8 +1074,8 @@ static void check_hiwater(const struct daemon *agg, const struct peer_expect *pe
                "hiwater %s group %zu: %zu per_node, want %zu", by, gi,
                json_array_size(json_object_get(g, "per_node")), shares);
         /* The peers' figures do not change here: the fleet-wide peak is today's sum. */
-        EXPECT(jint(g, "observed_rss_peak") == rss, "hiwater %s group %zu: peak %lld, rss %lld",
-               by, gi, (long long)jint(g, "observed_rss_peak"), (long long)rss);
+        EXPECT(jint(g, "observed_rss_peak") == rss, "hiwater %s group %zu: peak %lld, rss %lld", by,
+               gi, (long long)jint(g, "observed_rss_peak"), (long long)rss);
         EXPECT(jstr(g, "observed_rss_peak_at") != NULL, "observed_rss_peak_at");
         checked++;
     }
@@ -1112,7 +1138,8 @@ static void check_targets(const struct daemon *agg, const struct peer_expect *pe
                 strcmp(json_string_value(json_array_get(tl, 0)), pe[i].node) == 0) {
                 found = true;
                 EXPECT(jstr(json_object_get(t, "labels"), "vmatlas_node") &&
-                           strcmp(jstr(json_object_get(t, "labels"), "vmatlas_node"), pe[i].node) == 0,
+                           strcmp(jstr(json_object_get(t, "labels"), "vmatlas_node"), pe[i].node) ==
+                               0,
                        "targets: label of %s", pe[i].node);
             }
         }
@@ -1142,8 +1169,8 @@ static void check_metrics(const struct daemon *agg, const struct peer_expect *pe
         FILE *f = fopen(path, "w");
         fwrite(r.body, 1, r.len, f);
         fclose(f);
-        char *cmd = xasprintf("/usr/bin/promtool check metrics < %s > %s/promtool.out 2>&1",
-                              path, g_tmp);
+        char *cmd =
+            xasprintf("/usr/bin/promtool check metrics < %s > %s/promtool.out 2>&1", path, g_tmp);
         int st = system(cmd);
         char *out = xasprintf("%s/promtool.out", g_tmp);
         char *text = slurp(out, NULL);
@@ -1256,7 +1283,7 @@ static void config_errors(void) {
     EXPECT(st == 2 && err && strstr(err, "--auth-token-file"), "bad token: %d %s", st, err);
     free(err);
     const char *a2[] = {"--auth-token-file", good, "--peers", "http://a:1,https://[::1]:2/p",
-                        "--check-config", NULL};
+                        "--check-config",    NULL};
     st = run_status(a2, &err);
     EXPECT(st == 0, "good fleet config: %d %s", st, err);
     free(err);
@@ -1287,20 +1314,20 @@ int main(int argc, char **argv) {
          *basic_sys = xasprintf("%s/basic/sys", g_fixtures);
     struct daemon A = {0}, B = {0}, C = {0}, D = {0}, agg = {0};
     const char *aa[] = {"--procfs-root", hostile_proc, "--sysfs-root", hostile_sys, "--listen",
-                        "127.0.0.1:0", "--interval", "3600", NULL};
-    const char *ba[] = {"--procfs-root", basic_proc, "--sysfs-root", basic_sys, "--listen",
-                        "127.0.0.1:0", "--interval", "3600", NULL};
-    const char *ca[] = {"--procfs-root", basic_proc, "--sysfs-root", basic_sys, "--listen",
-                        "[::1]:0", "--interval", "0.5", NULL};
+                        "127.0.0.1:0",   "--interval", "3600",         NULL};
+    const char *ba[] = {"--procfs-root", basic_proc,   "--sysfs-root", basic_sys, "--listen",
+                        "127.0.0.1:0",   "--interval", "3600",         NULL};
+    const char *ca[] = {"--procfs-root", basic_proc,   "--sysfs-root", basic_sys, "--listen",
+                        "[::1]:0",       "--interval", "0.5",          NULL};
     struct tserver ts[12];
     memset(ts, 0, sizeof(ts));
     for (size_t i = 0; i < ARRAY_SIZE(ts); i++)
         ts[i].lfd = -1;
-    struct doc *adocs = NULL, *bdocs = NULL, *cdocs = NULL, *edocs = NULL, *ddocs = NULL;
+    struct doc *adocs = NULL, *bdocs = NULL, *cdocs = NULL, *edocs = NULL;
     size_t nd = 0;
-    if (!daemon_start(&A, "A", aa) || !daemon_start(&B, "B", ba) || !daemon_start(&C, "C", ca))
+    if (!daemon_start(&A, "A", aa) || !daemon_start(&B, "B", ba) || !daemon_start(&C, "C", ca) ||
+        !wait_ready(&A) || !wait_ready(&B) || !wait_ready(&C))
         goto out;
-    sleep_ms(200);
     adocs = fetch_docs(&A, &nd);
     bdocs = fetch_docs(&B, &nd);
     cdocs = fetch_docs(&C, &nd);
@@ -1349,18 +1376,19 @@ int main(int argc, char **argv) {
     free(ptext);
     /* The INI reader cuts lines at 200 bytes: one key per peer or two (the key repeats), and
      * an indented continuation line. */
-    char *static_peers = xasprintf("peers = %s, %s\npeers = %s\n  %s\npeers = %s,%s\n"
-                                   "peers = %s,%s\npeers = %s,%s\npeers = %s,%s\n",
-                                   A.base, B.base, C.base, closed_url, hang->url, garbage->url,
-                                   html->url, wrong->url, deep->url, huge->url, chunked->url,
-                                   redirect->url);
+    char *static_peers =
+        xasprintf("peers = %s, %s\npeers = %s\n  %s\npeers = %s,%s\n"
+                  "peers = %s,%s\npeers = %s,%s\npeers = %s,%s\n",
+                  A.base, B.base, C.base, closed_url, hang->url, garbage->url, html->url,
+                  wrong->url, deep->url, huge->url, chunked->url, redirect->url);
     char *ctext = xasprintf("[vmatlasd]\n%speers-file = %s\npeer-timeout = %.1f\n"
                             "auth-token-file = %s\n",
                             static_peers, peers_file, PEER_TIMEOUT_S, token);
     write_file(conf, ctext);
     free(ctext);
-    const char *ga[] = {"--config", conf, "--procfs-root", basic_proc, "--sysfs-root", basic_sys,
-                        "--listen", "127.0.0.1:0", "--interval", "1", NULL};
+    const char *ga[] = {"--config", conf,       "--procfs-root", basic_proc,   "--sysfs-root",
+                        basic_sys,  "--listen", "127.0.0.1:0",   "--interval", "1",
+                        NULL};
     if (!daemon_start(&agg, "aggregator", ga))
         goto out2;
     double t_listening = now_s();
@@ -1378,7 +1406,8 @@ int main(int argc, char **argv) {
            "first merge with the real peers up after %.3f s (limit %.1f s)", t_full,
            PEER_TIMEOUT_S + 0.5 + SLACK_S);
     printf("first merge with every real peer up: %.3f s after listening (hang peer: %.1f s "
-           "timeout)\n", t_full, PEER_TIMEOUT_S);
+           "timeout)\n",
+           t_full, PEER_TIMEOUT_S);
     json_decref(full);
 
     /* Every down peer's error is what it did wrong. Some only show it after their first round
@@ -1467,8 +1496,8 @@ int main(int argc, char **argv) {
     /* A new version is fetched whole, and shows. */
     __atomic_store_n(&etag->version, 2, __ATOMIC_RELAXED);
     bool renamed = false;
-    for (double deadline = now_s() + 3 * PEER_TIMEOUT_S + 2 + SLACK_S; now_s() < deadline && !renamed;
-         sleep_ms(100)) {
+    for (double deadline = now_s() + 3 * PEER_TIMEOUT_S + 2 + SLACK_S;
+         now_s() < deadline && !renamed; sleep_ms(100)) {
         char *q = xasprintf("/api/v1/fleet/processes?comm=renamed-in-v2&node=%s", etag->node);
         json_t *doc = get_json(&agg, q);
         free(q);
@@ -1481,8 +1510,9 @@ int main(int argc, char **argv) {
     long long sent = __atomic_load_n(&chunked->chunked_sent_max, __ATOMIC_RELAXED);
     long hwm = vm_hwm_kb(agg.pid);
     printf("chunked peer: %ld answers, at most %.1f MiB sent of %llu MiB; aggregator VmHWM %.1f "
-           "MiB\n", __atomic_load_n(&chunked->chunked_answers, __ATOMIC_RELAXED),
-           (double)sent / 1048576.0, CHUNKED_TOTAL >> 20, (double)hwm / 1024.0);
+           "MiB\n",
+           __atomic_load_n(&chunked->chunked_answers, __ATOMIC_RELAXED), (double)sent / 1048576.0,
+           CHUNKED_TOTAL >> 20, (double)hwm / 1024.0);
     EXPECT(sent > 0 && (unsigned long long)sent < CHUNKED_TOTAL - (8ull << 20),
            "chunked: %lld bytes sent: not cut at the cap", sent);
     EXPECT(hwm > 0 && hwm < (long)((BODY_CAP >> 10) + (96 << 10) + (SLACK_S > 0 ? 512 << 10 : 0)),
@@ -1490,9 +1520,8 @@ int main(int argc, char **argv) {
 
     /* The peers file changes: a new peer D shows up; a broken file keeps the peers it has. */
     const char *da[] = {"--procfs-root", hostile_proc, "--sysfs-root", hostile_sys, "--listen",
-                        "127.0.0.1:0", "--interval", "3600", NULL};
-    if (daemon_start(&D, "D", da)) {
-        ddocs = fetch_docs(&D, &nd);
+                        "127.0.0.1:0",   "--interval", "3600",         NULL};
+    if (daemon_start(&D, "D", da) && wait_ready(&D)) {
         ptext = xasprintf("%s\n%s\n%s\n", etag->url, evil->url, D.base);
         write_file(peers_file, ptext);
         free(ptext);
@@ -1507,7 +1536,8 @@ int main(int argc, char **argv) {
                "peers file: a broken file dropped the peers");
         json_decref(doc);
         char *log = slurp(agg.log, NULL);
-        EXPECT(log && strstr(log, "only http:// and https://") && strstr(log, "keeping the running peers"),
+        EXPECT(log && strstr(log, "only http:// and https://") &&
+                   strstr(log, "keeping the running peers"),
                "peers file: the broken file was not logged");
         free(log);
         write_file(peers_file, ptext = xasprintf("%s\n%s\n%s\n", etag->url, evil->url, D.base));
@@ -1530,7 +1560,8 @@ int main(int argc, char **argv) {
         if (doc) {
             EXPECT(json_array_size(json_object_get(doc, "nodes")) == 8, "SIGHUP: %zu peers, want 8",
                    json_array_size(json_object_get(doc, "nodes")));
-            EXPECT(find_node(json_object_get(doc, "nodes"), D.node), "SIGHUP: lost the file's peers");
+            EXPECT(find_node(json_object_get(doc, "nodes"), D.node),
+                   "SIGHUP: lost the file's peers");
         }
         json_decref(doc);
     }
@@ -1565,7 +1596,6 @@ out:
     free_docs(adocs, nd);
     free_docs(bdocs, nd);
     free_docs(cdocs, nd);
-    free_docs(ddocs, nd);
     free_docs(edocs, nd);
     free(hostile_proc), free(hostile_sys), free(basic_proc), free(basic_sys);
     curl_easy_cleanup(g_curl);

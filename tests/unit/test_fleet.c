@@ -1,7 +1,8 @@
 /* test_fleet.c: fleet mode without a network: peer URLs and lists, the validation of peer
  * documents on hostile literals, the merge (sums, maxima with their node, the fleet-wide peak
- * carried from merge to merge, down peers left out), the fleet documents rendered from a view,
- * and the time a merge and a render take for a large fleet (printed, bounded loosely). */
+ * carried from merge to merge, down peers left out), the fleet documents rendered from a view
+ * (also with jansson's allocations failing one by one), and the time a merge and a render take
+ * for a large fleet (printed, bounded loosely). */
 #include <errno.h>
 #include <jansson.h>
 #include <time.h>
@@ -138,10 +139,11 @@ static void test_times(void) {
     CHECK_EQ_U64(ms, 1795543200123ull);
     CHECK_EQ_INT(fleet_parse_time_ms("2024-02-29T23:59:59Z", 20, &ms), 0);
     CHECK_EQ_U64(ms, 1709251199000ull);
-    static const char *const bad[] = {
-        "2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-24T24:00:00Z",
-        "2026-11-24 18:00:00Z", "2026-11-24T18:00:00+01:00", "1969-12-31T23:59:59Z",
-        "2026-11-24T18:00:00.12Z", "+026-11-24T18:00:00Z", "2026-11-24T18:00:60Z", ""};
+    static const char *const bad[] = {"2023-02-29T00:00:00Z",      "2026-13-01T00:00:00Z",
+                                      "2026-11-24T24:00:00Z",      "2026-11-24 18:00:00Z",
+                                      "2026-11-24T18:00:00+01:00", "1969-12-31T23:59:59Z",
+                                      "2026-11-24T18:00:00.12Z",   "+026-11-24T18:00:00Z",
+                                      "2026-11-24T18:00:60Z",      ""};
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
         if (fleet_parse_time_ms(bad[i], strlen(bad[i]), &ms) == 0) {
             fprintf(stderr, "accepted time %s\n", bad[i]);
@@ -228,10 +230,11 @@ static json_t *proc_json(int pid, uint64_t rss, const char *comm, const char *un
 
 static void test_doc_valid(void) {
     char err[256];
-    struct fleet_doc *d = parse(FLEET_DOC_NODE,
-                                "{" SNAP ",\"hostname\":\"h\",\"kernel\":\"6.1\",\"version\":\"0.1\","
-                                "\"max_map_count\":65530,\"unknown\":[1,{\"x\":null}]}",
-                                0, err, sizeof(err));
+    struct fleet_doc *d =
+        parse(FLEET_DOC_NODE,
+              "{" SNAP ",\"hostname\":\"h\",\"kernel\":\"6.1\",\"version\":\"0.1\","
+              "\"max_map_count\":65530,\"unknown\":[1,{\"x\":null}]}",
+              0, err, sizeof(err));
     CHECK(d != NULL);
     if (d) {
         CHECK_EQ_U64(d->snapshot_seq, 7);
@@ -245,10 +248,10 @@ static void test_doc_valid(void) {
     json_t *procs = json_array();
     json_array_append_new(procs, proc_json(10, 5000, "a) b (c\n", "x.service", false));
     json_array_append_new(procs, proc_json(2, 0, "kthreadd", NULL, true));
-    d = parse_json(FLEET_DOC_PROCESSES,
-                   json_pack("{s:o, s:i, s:o}", "snapshot", snapshot_json(3), "total", 5,
-                             "processes", procs),
-                   10);
+    d = parse_json(
+        FLEET_DOC_PROCESSES,
+        json_pack("{s:o, s:i, s:o}", "snapshot", snapshot_json(3), "total", 5, "processes", procs),
+        10);
     if (d) {
         CHECK_EQ_U64(d->nprocs, 2);
         CHECK_EQ_U64(d->total, 5);
@@ -354,7 +357,8 @@ static void test_doc_hostile(void) {
         {"state", "\"SSSSSSSSS\"", "processes[1].state: string of 9 bytes"},
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
-        json_t *good = proc_json(5, 100, "ok", "u", false), *evil = proc_json(6, 100, "x", "u", false);
+        json_t *good = proc_json(5, 100, "ok", "u", false),
+               *evil = proc_json(6, 100, "x", "u", false);
         json_error_t je;
         json_t *v = json_loads(bad[i].value, JSON_DECODE_ANY, &je);
         CHECK(v != NULL);
@@ -373,8 +377,8 @@ static void test_doc_hostile(void) {
     json_t *p = proc_json(5, 1, "c", NULL, false);
     json_object_set_new(p, "cmdline", json_string(huge));
     free(huge);
-    json_t *doc = json_pack("{s:o, s:i, s:[o]}", "snapshot", snapshot_json(1), "total", 1,
-                            "processes", p);
+    json_t *doc =
+        json_pack("{s:o, s:i, s:[o]}", "snapshot", snapshot_json(1), "total", 1, "processes", p);
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     refused(P, text, 10, "cmdline: string of 65537 bytes");
@@ -399,7 +403,8 @@ static void test_doc_hostile(void) {
             "{" SNAP ",\"pools\":[{\"size_bytes\":2097152,\"numa_node\":0},"
             "{\"size_bytes\":2097152,\"numa_node\":0}],\"thp\":{}}",
             0, "listed twice");
-    refused(H, "{" SNAP ",\"pools\":[],\"thp\":{\"anon\":\"lots\"}}", 0, "thp.anon: not an integer");
+    refused(H, "{" SNAP ",\"pools\":[],\"thp\":{\"anon\":\"lots\"}}", 0,
+            "thp.anon: not an integer");
     refused(H, "{" SNAP ",\"pools\":[]}", 0, "thp: missing");
 }
 
@@ -415,14 +420,14 @@ static json_t *hiwater_json(int by, const struct group_spec *g, size_t n) {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(
-            a, json_pack("{s:o, s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:s, s:i, s:I}", "key",
-                         g[i].key ? json_string(g[i].key) : json_null(), "processes",
-                         (json_int_t)g[i].processes, "rss", (json_int_t)g[i].rss, "vm_hwm_sum",
-                         (json_int_t)g[i].hwm, "vm_hwm_max", (json_int_t)g[i].hwm,
-                         "vm_hwm_max_pid", g[i].pid, "vm_peak_max", (json_int_t)g[i].hwm * 2,
-                         "observed_rss_peak", (json_int_t)g[i].rss * 3, "observed_rss_peak_at",
-                         "2026-11-24T18:00:00.000Z", "exited", 1, "exited_vm_hwm_max",
-                         (json_int_t)g[i].hwm));
+            a,
+            json_pack("{s:o, s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:s, s:i, s:I}", "key",
+                      g[i].key ? json_string(g[i].key) : json_null(), "processes",
+                      (json_int_t)g[i].processes, "rss", (json_int_t)g[i].rss, "vm_hwm_sum",
+                      (json_int_t)g[i].hwm, "vm_hwm_max", (json_int_t)g[i].hwm, "vm_hwm_max_pid",
+                      g[i].pid, "vm_peak_max", (json_int_t)g[i].hwm * 2, "observed_rss_peak",
+                      (json_int_t)g[i].rss * 3, "observed_rss_peak_at", "2026-11-24T18:00:00.000Z",
+                      "exited", 1, "exited_vm_hwm_max", (json_int_t)g[i].hwm));
     return json_pack("{s:o, s:s, s:o}", "snapshot", snapshot_json(1), "group_by",
                      vm_group_by_name(by), "groups", a);
 }
@@ -431,13 +436,12 @@ static json_t *hugepages_json(uint64_t total, uint64_t freep, bool thp) {
     return json_pack(
         "{s:o, s:[{s:I, s:n, s:I, s:I, s:I, s:I}, {s:I, s:i, s:I, s:I, s:n, s:I}], s:o}",
         "snapshot", snapshot_json(1), "pools", "size_bytes", (json_int_t)2097152, "numa_node",
-        "total", (json_int_t)total, "free", (json_int_t)freep, "reserved", (json_int_t)1,
-        "surplus", (json_int_t)0, "size_bytes", (json_int_t)2097152, "numa_node", 0, "total",
-        (json_int_t)total, "free", (json_int_t)freep, "reserved", "surplus", (json_int_t)0,
-        "thp",
+        "total", (json_int_t)total, "free", (json_int_t)freep, "reserved", (json_int_t)1, "surplus",
+        (json_int_t)0, "size_bytes", (json_int_t)2097152, "numa_node", 0, "total",
+        (json_int_t)total, "free", (json_int_t)freep, "reserved", "surplus", (json_int_t)0, "thp",
         json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "enabled", "always", "defrag", "madvise",
-                  "shmem_enabled", "never", "anon", thp ? json_integer(4096) : json_null(),
-                  "shmem", json_integer(0), "file", json_null()));
+                  "shmem_enabled", "never", "anon", thp ? json_integer(4096) : json_null(), "shmem",
+                  json_integer(0), "file", json_null()));
 }
 
 /* One peer of a round: node "n<i>:1". */
@@ -486,7 +490,8 @@ static const json_t *group_of(const json_t *doc, const char *key) {
     const json_t *g;
     json_array_foreach(json_object_get(doc, "groups"), i, g) {
         const json_t *k = json_object_get(g, "key");
-        if ((!key && json_is_null(k)) || (key && json_is_string(k) && strcmp(json_string_value(k), key) == 0))
+        if ((!key && json_is_null(k)) ||
+            (key && json_is_string(k) && strcmp(json_string_value(k), key) == 0))
             return g;
     }
     return NULL;
@@ -511,10 +516,10 @@ static void test_merge(void) {
         json_array_append_new(a, proc_json(100, i ? 3000 : 9000, "web", "web.service", false));
         json_array_append_new(a, proc_json(200, 5000, "db", NULL, false));
         json_array_append_new(a, proc_json(2, 0, "kthreadd", NULL, true));
-        procs[i] = parse_json(FLEET_DOC_PROCESSES,
-                              json_pack("{s:o, s:i, s:o}", "snapshot", snapshot_json(1), "total",
-                                        3, "processes", a),
-                              10);
+        procs[i] = parse_json(
+            FLEET_DOC_PROCESSES,
+            json_pack("{s:o, s:i, s:o}", "snapshot", snapshot_json(1), "total", 3, "processes", a),
+            10);
         huge[i] = parse_json(FLEET_DOC_HUGEPAGES, hugepages_json(4, 1 + (uint64_t)i, i == 0), 0);
     }
     struct fleet_round round = {.started_at_ms = 1795543201000ull, .duration_ns = 2000000, .n = 3};
@@ -562,7 +567,9 @@ static void test_merge(void) {
         CHECK_EQ_U64(u(json_array_get(per, 1), "observed_rss_peak"), 6000);
     }
     /* Largest peak first. */
-    CHECK_STREQ(json_string_value(json_object_get(json_array_get(json_object_get(doc, "groups"), 0), "key")), "db");
+    CHECK_STREQ(json_string_value(
+                    json_object_get(json_array_get(json_object_get(doc, "groups"), 0), "key")),
+                "db");
     CHECK_EQ_U64(json_array_size(json_object_get(doc, "nodes")), 3);
     json_decref(doc);
 
@@ -573,7 +580,8 @@ static void test_merge(void) {
     CHECK_EQ_U64(u(tot, "reserved"), 2);
     CHECK_EQ_U64(json_array_size(json_object_get(json_object_get(doc, "totals"), "pools")), 1);
     CHECK_EQ_U64(u(json_object_get(json_object_get(doc, "totals"), "thp"), "anon"), 4096);
-    CHECK(json_is_null(json_object_get(json_object_get(json_object_get(doc, "totals"), "thp"), "file")));
+    CHECK(json_is_null(
+        json_object_get(json_object_get(json_object_get(doc, "totals"), "thp"), "file")));
     CHECK_EQ_U64(json_array_size(json_object_get(doc, "per_node")), 2);
     json_decref(doc);
 
@@ -604,13 +612,16 @@ static void test_merge(void) {
     doc = json_loadb(body, len, 0, NULL);
     free(body);
     CHECK_EQ_U64(u(doc, "total"), 1);
-    CHECK_STREQ(json_string_value(json_object_get(json_array_get(json_object_get(doc, "processes"), 0), "node")), "n1:1");
+    CHECK_STREQ(json_string_value(
+                    json_object_get(json_array_get(json_object_get(doc, "processes"), 0), "node")),
+                "n1:1");
     json_decref(doc);
 
     /* Round 2: n1 is down, n0 has grown web to 2500: the fleet sum (2500) stays under the peak
      * (3000); db and cron keep theirs; cron has no node any more. */
     const struct group_spec g0b[] = {{"web", 2, 2500, 700, 11}, {"db", 1, 5000, 6000, 12}};
-    struct fleet_doc *hw0b = parse_json(FLEET_DOC_HIWATER + VM_GROUP_COMM, hiwater_json(VM_GROUP_COMM, g0b, 2), 0);
+    struct fleet_doc *hw0b =
+        parse_json(FLEET_DOC_HIWATER + VM_GROUP_COMM, hiwater_json(VM_GROUP_COMM, g0b, 2), 0);
     fleet_doc_unref(res[0].docs[FLEET_DOC_HIWATER + VM_GROUP_COMM]);
     res[0].docs[FLEET_DOC_HIWATER + VM_GROUP_COMM] = hw0b;
     for (int k = 0; k < _FLEET_DOC_MAX; k++)
@@ -664,8 +675,12 @@ static void test_merge(void) {
     json_decref(doc);
     doc = render_text(render_fleet_targets(v2));
     CHECK(json_is_array(doc) && json_array_size(doc) == 3);
-    CHECK_STREQ(json_string_value(json_array_get(json_object_get(json_array_get(doc, 2), "targets"), 0)), "n2:1");
-    CHECK_STREQ(json_string_value(json_object_get(json_object_get(json_array_get(doc, 2), "labels"), "vmatlas_node")), "n2:1");
+    CHECK_STREQ(
+        json_string_value(json_array_get(json_object_get(json_array_get(doc, 2), "targets"), 0)),
+        "n2:1");
+    CHECK_STREQ(json_string_value(json_object_get(json_object_get(json_array_get(doc, 2), "labels"),
+                                                  "vmatlas_node")),
+                "n2:1");
     json_decref(doc);
     char *text = NULL;
     size_t tlen = 0;
@@ -675,7 +690,9 @@ static void test_merge(void) {
     CHECK(strstr(text, "vmatlas_peer_up{node=\"n0:1\"} 1\n") != NULL);
     CHECK(strstr(text, "vmatlas_peer_up{node=\"n1:1\"} 0\n") != NULL);
     CHECK(strstr(text, "vmatlas_peer_scrape_duration_seconds{node=\"n2:1\"} 0.001502\n") != NULL);
-    CHECK(strstr(text, "# TYPE vmatlas_fleet_merges_total counter\nvmatlas_fleet_merges_total 2\n") != NULL);
+    CHECK(
+        strstr(text, "# TYPE vmatlas_fleet_merges_total counter\nvmatlas_fleet_merges_total 2\n") !=
+        NULL);
     free(text);
 
     fleet_view_unref(v1);
@@ -738,14 +755,15 @@ static void test_scale(void) {
     for (size_t i = 0; i < nprocs; i++) {
         char comm[32];
         snprintf(comm, sizeof(comm), "proc-%zu", i % 300);
-        json_array_append_new(a, proc_json((int)i + 1, (i * 7919) % 100000, comm, "x.service", false));
+        json_array_append_new(a,
+                              proc_json((int)i + 1, (i * 7919) % 100000, comm, "x.service", false));
     }
     struct fleet_doc *procs = parse_json(FLEET_DOC_PROCESSES,
                                          json_pack("{s:o, s:I, s:o}", "snapshot", snapshot_json(1),
                                                    "total", (json_int_t)nprocs, "processes", a),
                                          (uint32_t)nprocs);
     struct group_spec *gs = calloc(ngroups, sizeof(*gs));
-    char (*keys)[24] = calloc(ngroups, sizeof(*keys));
+    char(*keys)[24] = calloc(ngroups, sizeof(*keys));
     struct fleet_doc *hw[_VM_GROUP_MAX];
     for (int by = 0; by < _VM_GROUP_MAX; by++) {
         for (size_t i = 0; i < ngroups; i++) {
@@ -807,6 +825,124 @@ static void test_scale(void) {
     free(keys);
 }
 
+/* --- allocation failures -------------------------------------------------------------------- */
+
+static long alloc_countdown = -1; /* fail when it reaches 0; -1 = never */
+static long allocs;
+
+static void *failing_malloc(size_t n) {
+    allocs++;
+    if (alloc_countdown >= 0 && alloc_countdown-- == 0)
+        return NULL;
+    return malloc(n);
+}
+
+/* Render kind k of v: 0 and the body, or -ENOMEM. */
+static int render_kind(const struct fleet_view *v, int k, char **body, size_t *len) {
+    struct proc_query q;
+    proc_query_init(&q);
+    q.kthreads = PROC_KTHREADS_INCLUDE;
+    json_t *tree = NULL;
+    switch (k) {
+    case 0:
+        return render_fleet_processes(v, &q, NULL, NULL, body, len);
+    case 1:
+        return render_fleet_hiwater(v, VM_GROUP_UNIT, NULL, body, len);
+    case 2:
+        tree = render_fleet_nodes(v);
+        break;
+    case 3:
+        tree = render_fleet_hugepages(v);
+        break;
+    default:
+        tree = render_fleet_targets(v);
+        break;
+    }
+    int r = tree ? render_dump(tree, NULL, body, len) : -ENOMEM;
+    json_decref(tree);
+    return r;
+}
+
+/* Fail jansson's 1st, 2nd, ... allocation in every fleet renderer and in the validator: each
+ * run reports the failure (-ENOMEM, or NULL) or gives the whole document, never a part; and
+ * LeakSanitizer (sanitizer build) sees nothing left behind. */
+static void test_oom(void) {
+    struct fleet_doc *node = node_doc(), *docs[_FLEET_DOC_MAX];
+    json_t *a = json_array();
+    json_array_append_new(a, proc_json(3, 7, "x", "u.service", false));
+    json_array_append_new(a, proc_json(2, 0, "kthreadd", NULL, true));
+    docs[FLEET_DOC_NODE] = node;
+    docs[FLEET_DOC_PROCESSES] = parse_json(
+        FLEET_DOC_PROCESSES,
+        json_pack("{s:o, s:i, s:o}", "snapshot", snapshot_json(1), "total", 2, "processes", a), 10);
+    docs[FLEET_DOC_HUGEPAGES] = parse_json(FLEET_DOC_HUGEPAGES, hugepages_json(2, 1, true), 0);
+    const struct group_spec g[] = {{"a", 1, 5, 5, 3}, {NULL, 1, 1, 1, 2}};
+    for (int by = 0; by < _VM_GROUP_MAX; by++)
+        docs[FLEET_DOC_HIWATER + by] =
+            parse_json(FLEET_DOC_HIWATER + by, hiwater_json(by, g, 2), 0);
+    struct fleet_result res[2];
+    struct fleet_round round = {.started_at_ms = 1795543201000ull, .n = 2, .peers = res};
+    result_init(&res[0], 0, true);
+    result_init(&res[1], 1, false);
+    for (int k = 0; k < _FLEET_DOC_MAX; k++)
+        res[0].docs[k] = fleet_doc_ref(docs[k]);
+    struct fleet_view *v = NULL;
+    CHECK_EQ_INT(fleet_merge(NULL, &round, &v), 0);
+    if (!v)
+        return;
+    for (int k = 0; k < 5; k++) {
+        char *want = NULL, *got = NULL;
+        size_t wlen = 0, glen = 0;
+        CHECK_EQ_INT(render_kind(v, k, &want, &wlen), 0);
+        long n;
+        for (n = 0; n < 100000; n++) {
+            alloc_countdown = n;
+            allocs = 0;
+            json_set_alloc_funcs(failing_malloc, free);
+            int r = render_kind(v, k, &got, &glen);
+            json_set_alloc_funcs(malloc, free);
+            alloc_countdown = -1;
+            if (r < 0) {
+                CHECK_EQ_INT(r, -ENOMEM);
+                continue;
+            }
+            CHECK(want && glen == wlen && memcmp(got, want, wlen) == 0);
+            free(got);
+            if (allocs <= n)
+                break; /* the countdown never fired: done */
+        }
+        CHECK(n < 100000);
+        free(want);
+    }
+    /* The validator under allocation failure. */
+    const char *body = "{\"snapshot\":{\"seq\":1,\"collected_at\":\"2026-11-24T18:00:00Z\"},"
+                       "\"hostname\":\"h\",\"kernel\":\"k\"}";
+    for (long n = 0; n < 1000; n++) {
+        struct fleet_doc *d = NULL;
+        char err[128];
+        alloc_countdown = n;
+        allocs = 0;
+        json_set_alloc_funcs(failing_malloc, free);
+        int r = fleet_doc_parse(FLEET_DOC_NODE, body, strlen(body), 0, &d, err, sizeof(err));
+        json_set_alloc_funcs(malloc, free);
+        alloc_countdown = -1;
+        /* jansson's parser does not always tell its own allocation failure from bad input
+         * (it may say "invalid token"): either refusal is fine, a crash or a leak is not. */
+        CHECK(r == 0 || r == -ENOMEM || r == -EBADMSG);
+        fleet_doc_unref(d);
+        if (r == 0 && allocs <= n)
+            break;
+    }
+    fleet_view_unref(v);
+    for (int i = 0; i < 2; i++) {
+        fleet_url_done(&res[i].url);
+        for (int k = 0; k < _FLEET_DOC_MAX; k++)
+            fleet_doc_unref(res[i].docs[k]);
+    }
+    for (int k = 0; k < _FLEET_DOC_MAX; k++)
+        fleet_doc_unref(docs[k]);
+}
+
 int main(void) {
     test_urls();
     test_lists();
@@ -815,6 +951,7 @@ int main(void) {
     test_doc_hostile();
     test_merge();
     test_pending_and_paths();
+    test_oom();
     test_scale();
     return test_result("test_fleet");
 }

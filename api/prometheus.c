@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/fleet_view.h"
 #include "api/render.h"
 #include "api/utf8.h"
 
@@ -441,6 +442,8 @@ int render_metrics(const struct vm_snapshot *s, const struct metrics_opts *o, ch
     }
     render_body(f, s, o, users, nusers, lb.data, version_label, vmax_label, vmax, top, ntop,
                 peaks, npeaks);
+    if (o->fleet)
+        render_fleet_metrics(f, o->fleet, o->openmetrics);
     if (o->openmetrics)
         fputs("# EOF\n", f);
     bool failed = ferror(f);

@@ -122,11 +122,13 @@ struct node_opts {
  * collector's settings. NULL on OOM. */
 json_t *render_node(const struct vm_snapshot *s, const struct node_opts *o);
 
+struct fleet_view;
 struct metrics_opts {
     uint32_t top_k;       /* per-process series for the top K by RSS; 0 = none */
     const char *version;  /* vmatlas_build_info{version} */
     uint64_t now_ms;      /* for the snapshot age gauge (Unix ms) */
     bool openmetrics;     /* OpenMetrics 1.0 text instead of Prometheus 0.0.4 */
+    const struct fleet_view *fleet; /* an aggregator's merged view: its peer families are added */
 };
 
 /* Prometheus text exposition 0.0.4 of a snapshot: build info, scan gauges and counters,

@@ -25,6 +25,7 @@
 #include <zlib.h>
 
 #include "api/guard.h"
+#include "api/fleet_view.h"
 #include "api/gzip.h"
 #include "api/json.h"
 #include "api/render.h"
@@ -58,10 +59,12 @@ struct cached {
     uint64_t used; /* LRU tick */
 };
 
-/* The published snapshot and the bodies rendered from it. */
+/* The published snapshot (or fleet view) and the bodies rendered from it. */
 struct generation {
     int refs; /* atomic */
     struct vm_snapshot *snap;
+    struct fleet_view *fleet; /* a fleet generation has this instead of snap */
+    uint64_t seq;             /* of snap or fleet: in ETags */
     pthread_mutex_t lock;
     struct cached entries[CACHE_ENTRIES_MAX];
     size_t n, bytes;
@@ -84,8 +87,10 @@ struct api_server {
     char *token;
     char **hosts;
     bool client_certs; /* TLS with a client CA: every request shows a valid certificate */
-    pthread_mutex_t lock; /* guards current */
+    pthread_mutex_t lock; /* guards current and fleet */
     struct generation *current;
+    struct generation *fleet; /* the last merged fleet view; NULL: none yet */
+    bool fleet_mode;
     uint64_t requests; /* atomic */
     char instance[20]; /* random per process: ETags never repeat across restarts */
     uint32_t top_k;
@@ -101,6 +106,7 @@ struct request {
     bool checked;  /* headers passed the checks; answer on the next call */
     bool answered; /* a response is queued */
     struct generation *gen;
+    struct generation *fleet_gen; /* /metrics of an aggregator: the fleet view it adds */
 };
 
 static uint64_t fnv64(const char *s) {
@@ -124,6 +130,18 @@ static struct generation *generation_new(struct vm_snapshot *snap) {
         return NULL;
     g->refs = 1;
     g->snap = vm_snapshot_ref(snap);
+    g->seq = snap->seq;
+    pthread_mutex_init(&g->lock, NULL);
+    return g;
+}
+
+static struct generation *generation_new_fleet(struct fleet_view *v) {
+    struct generation *g = calloc(1, sizeof(*g));
+    if (!g)
+        return NULL;
+    g->refs = 1;
+    g->fleet = fleet_view_ref(v);
+    g->seq = v->seq;
     pthread_mutex_init(&g->lock, NULL);
     return g;
 }
@@ -154,12 +172,20 @@ static void generation_unref(struct generation *g) {
         cached_clear(&g->entries[i]);
     pthread_mutex_destroy(&g->lock);
     vm_snapshot_unref(g->snap);
+    fleet_view_unref(g->fleet);
     free(g);
 }
 
 static struct generation *current_generation(struct api_server *s) {
     pthread_mutex_lock(&s->lock);
     struct generation *g = generation_ref(s->current);
+    pthread_mutex_unlock(&s->lock);
+    return g;
+}
+
+static struct generation *current_fleet(struct api_server *s) {
+    pthread_mutex_lock(&s->lock);
+    struct generation *g = generation_ref(s->fleet);
     pthread_mutex_unlock(&s->lock);
     return g;
 }
@@ -279,7 +305,8 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
 /* What to render, decided by the router; the render step runs under the generation lock. */
 enum doc_kind {
     DOC_NODE, DOC_PROCESSES, DOC_PROCESS, DOC_VMAS, DOC_RESIDENCY, DOC_HUGEPAGES, DOC_HIWATER,
-    DOC_EXITED, DOC_METRICS, DOC_OPENMETRICS
+    DOC_EXITED, DOC_METRICS, DOC_OPENMETRICS,
+    DOC_FLEET_NODES, DOC_FLEET_PROCESSES, DOC_FLEET_HIWATER, DOC_FLEET_HUGEPAGES, DOC_FLEET_TARGETS
 };
 
 struct doc {
@@ -288,6 +315,8 @@ struct doc {
     struct proc_query query;       /* DOC_PROCESSES */
     enum vm_group_by group_by;     /* DOC_HIWATER */
     struct render_opts ro;
+    const struct fleet_view *fleet; /* DOC_FLEET_*; DOC_METRICS of an aggregator */
+    const char *node;               /* DOC_FLEET_PROCESSES: ?node= */
 };
 
 static const char *doc_type(enum doc_kind k) {
@@ -305,6 +334,19 @@ static int render_doc(struct api_server *s, const struct vm_snapshot *snap, cons
                       char **ret, size_t *ret_len) {
     json_t *tree = NULL;
     switch (d->kind) {
+    case DOC_FLEET_NODES:
+        tree = render_fleet_nodes(d->fleet);
+        break;
+    case DOC_FLEET_PROCESSES:
+        return render_fleet_processes(d->fleet, &d->query, d->node, &d->ro, ret, ret_len);
+    case DOC_FLEET_HIWATER:
+        return render_fleet_hiwater(d->fleet, d->group_by, &d->ro, ret, ret_len);
+    case DOC_FLEET_HUGEPAGES:
+        tree = render_fleet_hugepages(d->fleet);
+        break;
+    case DOC_FLEET_TARGETS:
+        tree = render_fleet_targets(d->fleet);
+        break;
     case DOC_NODE:
         tree = render_node(snap, &s->node);
         break;
@@ -334,7 +376,8 @@ static int render_doc(struct api_server *s, const struct vm_snapshot *snap, cons
                                   /* no age gauge in a body that is served for a whole
                                    * interval: time() - vmatlas_snapshot_timestamp_seconds */
                                   .now_ms = 0,
-                                  .openmetrics = d->kind == DOC_OPENMETRICS};
+                                  .openmetrics = d->kind == DOC_OPENMETRICS,
+                                  .fleet = d->fleet};
         return render_metrics(snap, &mo, ret, ret_len);
     }
     }
@@ -385,9 +428,9 @@ static int cache_fill(struct api_server *s, struct generation *g, const char *ke
     }
     /* Strong ETags differ between the identity and the gzip variant (RFC 9110 8.8.3). */
     (void)snprintf(c->etag, sizeof(c->etag), "\"%s-%llu-%016llx\"", s->instance,
-                   (unsigned long long)g->snap->seq, (unsigned long long)fnv64(key));
+                   (unsigned long long)g->seq, (unsigned long long)fnv64(key));
     (void)snprintf(c->etag_gz, sizeof(c->etag_gz), "\"%s-%llu-%016llx-gz\"", s->instance,
-                   (unsigned long long)g->snap->seq, (unsigned long long)fnv64(key));
+                   (unsigned long long)g->seq, (unsigned long long)fnv64(key));
     bool vary_accept = d->kind == DOC_METRICS || d->kind == DOC_OPENMETRICS;
     add_cache_headers(c->plain, c->etag, vary_accept);
     add_cache_headers(c->not_modified, c->etag, vary_accept);
@@ -688,11 +731,90 @@ static bool wants_openmetrics(struct MHD_Connection *conn) {
     return accept && strstr(accept, "application/openmetrics-text") != NULL;
 }
 
+static const char *const process_params[] = {"sort",   "order", "limit",  "offset", "comm",
+                                             "user",   "unit",  "cgroup", "kthreads", NULL};
+
+/* ?group_by= of the hiwater documents: false when a value is not a way of grouping. */
+static bool fleet_group_by(const struct params *ps, enum vm_group_by *ret) {
+    for (size_t i = 0; i < ps->n; i++) {
+        if (strcmp(ps->p[i].name, "group_by") != 0)
+            continue;
+        int by = -1;
+        for (int k = 0; k < _VM_GROUP_MAX; k++)
+            if (ps->p[i].value && strcmp(ps->p[i].value, vm_group_by_name(k)) == 0)
+                by = k;
+        if (by < 0)
+            return false;
+        *ret = (enum vm_group_by)by;
+    }
+    return true;
+}
+
+/* /api/v1/fleet/...: answered from the last merged view, never from the peers themselves. */
+static enum MHD_Result route_fleet(const struct listener *l, struct MHD_Connection *conn,
+                                   const char *url, struct request *req, struct params *ps) {
+    struct api_server *s = l->server;
+    static const char *const fleet_process_params[] = {
+        "sort", "order", "limit", "offset", "comm", "user", "unit", "cgroup", "kthreads", "node",
+        NULL};
+    static const char *const hiwater_params[] = {"group_by", NULL};
+    enum MHD_Result ret = MHD_NO;
+    char key[3 * URL_MAX + 256];
+    struct doc d = {.ro = {.redact_addresses = l->redact, .pretty = ps->pretty}};
+    const char *const *allowed = NULL;
+    const char *p = url + strlen("/api/v1/fleet/");
+
+    if (strcmp(p, "nodes") == 0) {
+        d.kind = DOC_FLEET_NODES;
+    } else if (strcmp(p, "processes") == 0) {
+        d.kind = DOC_FLEET_PROCESSES;
+        allowed = fleet_process_params;
+    } else if (strcmp(p, "hiwater") == 0) {
+        d.kind = DOC_FLEET_HIWATER;
+        d.group_by = VM_GROUP_COMM;
+        allowed = hiwater_params;
+        if (!fleet_group_by(ps, &d.group_by))
+            return send_error(conn, MHD_HTTP_BAD_REQUEST,
+                              "group_by must be comm, unit, cgroup, user or none");
+    } else if (strcmp(p, "hugepages") == 0) {
+        d.kind = DOC_FLEET_HUGEPAGES;
+    } else if (strcmp(p, "targets") == 0) {
+        d.kind = DOC_FLEET_TARGETS;
+    } else {
+        return send_error(conn, MHD_HTTP_NOT_FOUND, "no such path");
+    }
+    if (!params_check(conn, ps, allowed, &ret))
+        return ret;
+    if (d.kind == DOC_FLEET_PROCESSES) {
+        proc_query_init(&d.query);
+        for (size_t i = 0; i < ps->n; i++) {
+            char msgbuf[160];
+            const char *msg, *v = ps->p[i].value ? ps->p[i].value : "";
+            if (strcmp(ps->p[i].name, "pretty") == 0)
+                continue;
+            if (strcmp(ps->p[i].name, "node") == 0) {
+                d.node = *v ? v : NULL;
+                continue;
+            }
+            if (proc_query_set(&d.query, ps->p[i].name, v, msgbuf, sizeof(msgbuf), &msg) < 0)
+                return send_error(conn, MHD_HTTP_BAD_REQUEST, "%s", msg);
+        }
+    }
+    req->gen = current_fleet(s);
+    if (!req->gen && s->fleet_mode)
+        return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no fleet view yet");
+    if (!req->gen)
+        return send_error(conn, MHD_HTTP_NOT_FOUND,
+                          "fleet mode is off: this daemon has no --peers or --peers-file");
+    d.fleet = req->gen->fleet;
+    if (make_key(key, sizeof(key), url, l->redact, ps) < 0)
+        return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target too long");
+    return serve_doc(s, conn, req->gen, key, &d);
+}
+
 static enum MHD_Result route(const struct listener *l, struct MHD_Connection *conn,
                              const char *url, struct request *req) {
     struct api_server *s = l->server;
-    static const char *const process_params[] = {"sort",   "order", "limit",  "offset", "comm",
-                                                 "user",   "unit",  "cgroup", "kthreads", NULL};
     struct params ps = {0};
     enum MHD_Result ret = MHD_NO;
     char key[3 * URL_MAX + 256]; /* values are percent-encoded in keys */
@@ -705,6 +827,9 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
             return ret;
         return send_small(conn, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"), ps.pretty);
     }
+
+    if (strncmp(url, "/api/v1/fleet/", strlen("/api/v1/fleet/")) == 0)
+        return route_fleet(l, conn, url, req, &ps);
 
     req->gen = current_generation(s);
     struct generation *g = req->gen;
@@ -724,6 +849,8 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
     const char *p = url;
     if (strcmp(p, "/metrics") == 0) {
         d.kind = wants_openmetrics(conn) ? DOC_OPENMETRICS : DOC_METRICS;
+        req->fleet_gen = current_fleet(s); /* an aggregator adds its peers' families */
+        d.fleet = req->fleet_gen ? req->fleet_gen->fleet : NULL;
     } else if (strcmp(p, "/api/v1/node") == 0) {
         d.kind = DOC_NODE;
     } else if (strcmp(p, "/api/v1/hugepages") == 0) {
@@ -814,7 +941,13 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
     }
     if (!g)
         return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet");
-    if (make_key(key, sizeof(key), d.kind == DOC_OPENMETRICS ? "/metrics#om" : url, l->redact,
+    char metrics_key[64];
+    if (d.kind == DOC_METRICS || d.kind == DOC_OPENMETRICS) /* a new merge is a new body */
+        (void)snprintf(metrics_key, sizeof(metrics_key), "/metrics%s#fleet=%llu",
+                       d.kind == DOC_OPENMETRICS ? "#om" : "",
+                       (unsigned long long)(d.fleet ? d.fleet->seq : 0));
+    if (make_key(key, sizeof(key),
+                 d.kind == DOC_METRICS || d.kind == DOC_OPENMETRICS ? metrics_key : url, l->redact,
                  &ps) < 0)
         return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target too long");
     if ((d.kind == DOC_VMAS || d.kind == DOC_RESIDENCY) && d.proc->vma_n > STREAM_VMAS_MIN)
@@ -929,6 +1062,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct request *req = *con_cls;
     if (req) {
         generation_unref(req->gen);
+        generation_unref(req->fleet_gen);
         free(req);
         *con_cls = NULL;
     }
@@ -1092,6 +1226,7 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
     s->client_certs = o->tls_cert && o->tls_key && o->tls_client_ca;
     s->refresh = o->refresh;
     s->refresh_userdata = o->refresh_userdata;
+    s->fleet_mode = o->fleet;
     s->top_k = o->metrics_top_k;
     s->version = strdup(o->version ? o->version : "unknown");
     s->node = (struct node_opts){o->interval_ms, o->deep_walk_budget_bp, s->version};
@@ -1138,6 +1273,17 @@ void api_server_publish(struct api_server *s, struct vm_snapshot *snap) {
     generation_unref(old);
 }
 
+void api_server_publish_fleet(struct api_server *s, struct fleet_view *view) {
+    struct generation *g = generation_new_fleet(view);
+    if (!g)
+        return; /* out of memory: keep serving the previous merge */
+    pthread_mutex_lock(&s->lock);
+    struct generation *old = s->fleet;
+    s->fleet = g;
+    pthread_mutex_unlock(&s->lock);
+    generation_unref(old);
+}
+
 uint64_t api_server_requests(const struct api_server *s) {
     return __atomic_load_n(&s->requests, __ATOMIC_RELAXED);
 }
@@ -1148,6 +1294,7 @@ struct api_server *api_server_stop(struct api_server *s) {
     for (size_t i = 0; i < s->ndaemons; i++)
         MHD_stop_daemon(s->daemons[i]);
     generation_unref(s->current);
+    generation_unref(s->fleet);
     pthread_mutex_destroy(&s->lock);
     free(s->version);
     free(s->token);

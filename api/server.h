@@ -39,6 +39,7 @@ struct api_server_options {
      * gone; another -errno otherwise. NULL: refresh is refused with 503. */
     int (*refresh)(void *userdata, int32_t pid, unsigned *retry_after_s);
     void *refresh_userdata;
+    bool fleet; /* fleet mode: the fleet paths answer 503 until the first merged view */
 };
 
 /* Bind and listen on "ADDR:PORT" ("[v6]:PORT", port 0: any free port). Returns the fd, or
@@ -57,6 +58,12 @@ size_t api_server_addresses(const struct api_server *s, char (*out)[64], size_t 
 /* Publish a new snapshot (the server takes its own reference); bodies rendered for the old one
  * are dropped once the requests using them finish. */
 void api_server_publish(struct api_server *s, struct vm_snapshot *snap);
+
+/* Publish a new merged fleet view (the server takes its own reference): the fleet paths answer
+ * from it, and /metrics adds its peer families. Until the first one, the fleet paths answer 503
+ * (404 without options.fleet). */
+struct fleet_view;
+void api_server_publish_fleet(struct api_server *s, struct fleet_view *view);
 
 /* Requests answered so far (any status). */
 uint64_t api_server_requests(const struct api_server *s);

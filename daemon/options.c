@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/fleet_url.h"
 #include "collector/parse.h"
+#include "daemon/fleet.h"
 #include "daemon/options.h"
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
@@ -349,6 +351,52 @@ static int set_listen(struct vm_config *cfg, const char *v, char *err, size_t er
     return 0;
 }
 
+/* --peers URL,...: checked now (each URL, no node twice); repeated flags add up. */
+static int set_peers(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                     const char *name) {
+    struct fleet_url *list = NULL;
+    size_t n = 0;
+    char msg[400];
+    if (!v || !*v)
+        return fail(err, errlen, "%s: a value is required", name);
+    if (cfg->peers && fleet_urls_parse(cfg->peers, strlen(cfg->peers), name, &list, &n, msg,
+                                       sizeof(msg)) < 0) {
+        fleet_urls_free(list, n);
+        return fail(err, errlen, "%s: %s", name, msg);
+    }
+    int r = fleet_urls_parse(v, strlen(v), name, &list, &n, msg, sizeof(msg));
+    fleet_urls_free(list, n);
+    if (r < 0)
+        return fail(err, errlen, "%s", r == -ENOMEM ? "out of memory" : msg);
+    char *joined = NULL;
+    if (asprintf(&joined, "%s%s%s", cfg->peers ? cfg->peers : "", cfg->peers ? "," : "", v) < 0)
+        return fail(err, errlen, "%s: out of memory", name);
+    free(cfg->peers);
+    cfg->peers = joined;
+    return 0;
+}
+
+static int set_peers_file(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                          const char *name) {
+    return set_str(&cfg->peers_file, v, err, errlen, name);
+}
+
+static int set_peer_ca_file(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                            const char *name) {
+    return set_str(&cfg->peer_ca_file, v, err, errlen, name);
+}
+
+static int set_peer_timeout(struct vm_config *cfg, const char *v, char *err, size_t errlen,
+                            const char *name) {
+    uint64_t ms;
+    if (!v || parse_decimal(v, 3, &ms) < 0 || ms < VM_FLEET_TIMEOUT_MIN_MS ||
+        ms > VM_FLEET_TIMEOUT_MAX_MS)
+        return fail(err, errlen, "%s must be a number of seconds from 0.1 to 300, not \"%s\"",
+                    name, v ? v : "");
+    cfg->peer_timeout_ms = ms;
+    return 0;
+}
+
 static const struct option_def options[] = {
     {"config", required_argument, NULL, false, "FILE", "read settings from FILE (INI, keys named like the flags)"},
     {"listen", required_argument, set_listen, true, "ADDR:PORT", "listen here (repeatable; default " DEFAULT_LISTEN ", port 0 picks one)"},
@@ -362,7 +410,7 @@ static const struct option_def options[] = {
     {"residency-source", required_argument, set_residency, true, "auto|pagemap_scan|pagemap|smaps", "where page residency comes from (default auto: PAGEMAP_SCAN, else pagemap)"},
     {"exited-max", required_argument, set_exited_max, true, "N", "exited processes remembered with their peaks (default 1000)"},
     {"redact-addresses", optional_argument, set_redact, true, "[=BOOL]", "serve addresses as null (default: on non-loopback listeners only)"},
-    {"auth-token-file", required_argument, set_token_file, true, "FILE", "require \"Authorization: Bearer <token in FILE>\" (not for /healthz, /readyz)"},
+    {"auth-token-file", required_argument, set_token_file, true, "FILE", "require \"Authorization: Bearer <token in FILE>\" (not for /healthz, /readyz); also sent to fleet peers"},
     {"allow-unauthenticated", optional_argument, set_allow_unauth, true, "[=BOOL]", "serve a non-loopback address without a token"},
     {"allowed-hosts", required_argument, set_allowed_hosts, true, "NAME[,NAME]", "Host header names allowed besides IP addresses and localhost"},
     {"tls-cert", required_argument, set_tls_cert, true, "FILE", "serve HTTPS with this PEM certificate (chain)"},
@@ -373,6 +421,10 @@ static const struct option_def options[] = {
     {"privsep-user", required_argument, set_privsep_user, true, "NAME", "user of the HTTP server process when started as root (default nobody)"},
     {"state-dir", required_argument, set_state_dir, true, "DIR", "keep group peaks and exited processes here across restarts"},
     {"reset-peaks", required_argument, set_reset_peaks, true, "all|BY[:KEY]", "forget observed group peaks at start (repeatable; BY: comm, unit, cgroup, user, none)"},
+    {"peers", required_argument, set_peers, true, "URL,...", "fleet mode: merge these vmatlasd peers (http[s]://HOST:PORT[/PATH])"},
+    {"peers-file", required_argument, set_peers_file, true, "FILE", "fleet mode: peers from FILE, one URL a line (re-read when it changes)"},
+    {"peer-timeout", required_argument, set_peer_timeout, true, "SECONDS", "time for each peer's fetch, connect included (default 5)"},
+    {"peer-ca-file", required_argument, set_peer_ca_file, true, "FILE", "CA bundle to verify https peers with (default: the system's)"},
     {"check-config", no_argument, set_check_config, false, NULL, "validate the configuration and exit"},
     {"version", no_argument, NULL, false, NULL, "print the version and exit"},
     {"help", no_argument, NULL, false, NULL, "print this help and exit"},
@@ -437,6 +489,7 @@ static void set_defaults(struct vm_config *cfg) {
         .privsep = -1,
         .taskstats = -1,
         .format = OUTPUT_JSON,
+        .peer_timeout_ms = VM_FLEET_TIMEOUT_DEFAULT_MS,
     };
 }
 
@@ -488,7 +541,7 @@ int config_load(int argc, char **argv, struct vm_config *cfg, char *err, size_t 
     }
 
     /* Pass 2: every other flag, overriding the file (--listen flags replace the file's list). */
-    bool listen_from_args = false;
+    bool listen_from_args = false, peers_from_args = false;
     optind = 1;
     for (;;) {
         int idx = getopt_long(argc, argv, "", longopts, NULL);
@@ -505,6 +558,11 @@ int config_load(int argc, char **argv, struct vm_config *cfg, char *err, size_t 
             cfg->nlisten = 0;
             listen_from_args = true;
         }
+        if (o->set == set_peers && !peers_from_args) { /* --peers replace the file's peers */
+            free(cfg->peers);
+            cfg->peers = NULL;
+            peers_from_args = true;
+        }
         if ((r = o->set(cfg, optarg, err, errlen, flag)) < 0)
             return r;
     }
@@ -518,7 +576,7 @@ int config_load(int argc, char **argv, struct vm_config *cfg, char *err, size_t 
                     cfg->tls_cert ? "tls-key" : "tls-cert");
     if (cfg->tls_client_ca && !cfg->tls_cert)
         return fail(err, errlen, "tls-client-ca needs tls-cert and tls-key");
-    return 0;
+    return fleet_config_check(cfg, err, errlen);
 }
 
 void config_free(struct vm_config *cfg) {
@@ -543,6 +601,8 @@ void config_free(struct vm_config *cfg) {
         free(cfg->reset_peaks[i]);
     cfg->nreset_peaks = 0;
     cfg->config = cfg->procfs_root = cfg->sysfs_root = cfg->state_dir = NULL;
+    free(cfg->peers), free(cfg->peers_file), free(cfg->peer_ca_file);
+    cfg->peers = cfg->peers_file = cfg->peer_ca_file = NULL;
 }
 
 uint64_t config_deep_budget_ns(const struct vm_config *cfg) {

@@ -41,6 +41,10 @@ struct vm_config {
     char *state_dir;              /* --state-dir DIR: peaks and exited ring survive restarts */
     char *reset_peaks[VM_RESET_PEAKS_MAX]; /* --reset-peaks all|BY|BY:KEY, repeatable */
     size_t nreset_peaks;
+    char *peers;                  /* --peers URL,...: fleet mode (flags joined with ',') */
+    char *peers_file;             /* --peers-file FILE: one peer URL a line, '#' comments */
+    uint64_t peer_timeout_ms;     /* --peer-timeout SECONDS (default 5) */
+    char *peer_ca_file;           /* --peer-ca-file FILE: CA bundle for https peers */
 };
 
 /* Fill *cfg from defaults, the config file named by --config (if any) and argv. Returns 0 to

@@ -14,6 +14,7 @@
 #include "api/server.h"
 #include "daemon/bridge.h"
 #include "daemon/credentials.h"
+#include "daemon/fleet.h"
 #include "daemon/log.h"
 #include "daemon/privsep.h"
 #include "daemon/sandbox.h"
@@ -224,7 +225,8 @@ static int open_listeners(const struct vm_config *cfg, int *fds, size_t max, cha
 }
 
 static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
-                       const sigset_t *sigs, struct credentials *cred, int *fds, int nfds) {
+                       const sigset_t *sigs, struct credentials *cred, int *fds, int nfds,
+                       int argc, char **argv) {
     char err[512];
     struct server_side s = {.sock = sock};
     pthread_mutex_init(&s.lock, NULL);
@@ -243,15 +245,24 @@ static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
     so.refresh = server_refresh;
     so.refresh_userdata = &s;
     r = api_server_start(&so, &s.server, err, sizeof(err));
+    if (r < 0) {
+        credentials_free(cred);
+        log_msg(LOG_ERR, "cannot listen: %s", err);
+        goto out;
+    }
+    /* Fleet mode lives here: fetching peers is network work, done without privileges. */
+    struct fleet_service *fleet = NULL;
+    r = fleet_configured(cfg) ? fleet_service_start(cfg, cred->token, s.server, &fleet) : 0;
     credentials_free(cred);
     if (r < 0) {
-        log_msg(LOG_ERR, "cannot listen: %s", err);
+        api_server_stop(s.server);
         goto out;
     }
     service_log_addresses(s.server);
     pthread_t receiver;
     if (pthread_create(&receiver, NULL, receive_loop, &s) != 0) {
         log_msg(LOG_ERR, "cannot start the receiver thread");
+        fleet_service_stop(fleet);
         api_server_stop(s.server);
         goto out;
     }
@@ -260,6 +271,7 @@ static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
         log_msg(LOG_ERR, "privilege separation: %s", err);
         shutdown(sock, SHUT_RDWR); /* stops the collector */
         pthread_join(receiver, NULL);
+        fleet_service_stop(fleet);
         api_server_stop(s.server);
         goto out;
     }
@@ -278,6 +290,7 @@ static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
             struct bridge_msg m = {.type = BRIDGE_RELOAD};
             if (bridge_send(sock, &m, -1) < 0)
                 log_msg(LOG_WARNING, "reload: the collector process is not there");
+            service_reload_fleet(fleet, argc, argv);
             continue;
         }
         if (sig == SIGCHLD) {
@@ -298,6 +311,7 @@ static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
      * (Under systemd it gets SIGTERM as well.) */
     shutdown(sock, SHUT_RDWR);
     pthread_join(receiver, NULL); /* refreshes in flight are answered (-ECANCELED) */
+    fleet_service_stop(fleet);    /* a fetch round in flight is cut short */
     api_server_stop(s.server);    /* in-flight requests finish */
     int st = 0;
     if (!collector_died && waitpid(collector, &st, 0) == collector && WIFEXITED(st) &&
@@ -355,5 +369,5 @@ int privsep_run(const struct vm_config *cfg, struct vm_collector *collector, int
     close(sv[1]);
     /* The server does not scan: its copy of the collector's descriptors goes. */
     vm_collector_free(collector);
-    return server_main(cfg, pid, sv[0], &sigs, &cred, fds, nfds);
+    return server_main(cfg, pid, sv[0], &sigs, &cred, fds, nfds, argc, argv);
 }

@@ -173,6 +173,10 @@ int sandbox_seccomp(char *err, size_t errlen) {
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[af]));
     }
+    /* getaddrinfo() asks the kernel for the host's addresses over NETLINK_ROUTE. */
+    if (r == 0)
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+                             SCMP_A0(SCMP_CMP_EQ, AF_NETLINK), SCMP_A2(SCMP_CMP_EQ, 0));
     /* Opening files: read only (no write, create or truncate). */
     const scmp_datum_t writes = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND |
                                 (O_TMPFILE & ~O_DIRECTORY); /* O_TMPFILE includes O_DIRECTORY */

@@ -10,6 +10,7 @@
 
 #include "api/server.h"
 #include "daemon/credentials.h"
+#include "daemon/fleet.h"
 #include "daemon/log.h"
 #include "daemon/scanner.h"
 #include "daemon/service.h"
@@ -90,7 +91,18 @@ void service_server_options(const struct vm_config *cfg, const struct credential
         .interval_ms = cfg->interval_ms,
         .deep_walk_budget_bp = cfg->deep_walk_budget_bp,
         .version = VMATLAS_VERSION,
+        .fleet = fleet_configured(cfg),
     };
+}
+
+void service_reload_fleet(struct fleet_service *fleet, int argc, char **argv) {
+    struct vm_config cfg;
+    char err[512];
+    if (!fleet)
+        return;
+    if (config_load(argc, argv, &cfg, err, sizeof(err)) == 0)
+        fleet_service_reload(fleet, &cfg);
+    config_free(&cfg); /* a bad configuration: the scanner's reload logs it */
 }
 
 void service_log_addresses(const struct api_server *server) {
@@ -126,9 +138,17 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     so.refresh = refresh;
     so.refresh_userdata = &w;
     int r = api_server_start(&so, &w.server, err, sizeof(err));
-    credentials_free(&cred); /* the server keeps its own copies */
     if (r < 0) {
+        credentials_free(&cred);
         log_msg(LOG_ERR, "cannot listen: %s", err);
+        return 1;
+    }
+    /* Fleet documents exist from the first request on (every peer "not fetched yet"). */
+    struct fleet_service *fleet = NULL;
+    r = fleet_configured(cfg) ? fleet_service_start(cfg, cred.token, w.server, &fleet) : 0;
+    credentials_free(&cred); /* the server and the fleet thread keep their own copies */
+    if (r < 0) {
+        api_server_stop(w.server);
         return 1;
     }
     service_log_addresses(w.server);
@@ -136,6 +156,7 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     struct scanner_sink sink = {.publish = publish, .notify = notify, .userdata = &w};
     struct scanner *sc = NULL;
     if (scanner_start(cfg, collector, &sink, service_watchdog_ms(), &sc) < 0) {
+        fleet_service_stop(fleet);
         api_server_stop(w.server);
         return 1;
     }
@@ -148,14 +169,16 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
             continue; /* EINTR; children are not ours to reap here */
         if (sig == SIGHUP) {
             scanner_reload(sc, argc, argv);
+            service_reload_fleet(fleet, argc, argv);
             continue;
         }
         log_msg(LOG_INFO, "%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         (void)sd_notify(0, "STOPPING=1");
         break;
     }
-    scanner_cancel(sc);        /* refreshes in flight give up ... */
-    api_server_stop(w.server); /* ... so that in-flight requests finish */
+    scanner_cancel(sc);          /* refreshes in flight give up ... */
+    fleet_service_stop(fleet);   /* (a fetch round is cut short) */
+    api_server_stop(w.server);   /* ... so that in-flight requests finish */
     scanner_stop(sc);          /* then the last scan ends and the state is saved */
     return 0;
 }

@@ -27,5 +27,9 @@ uint64_t service_watchdog_ms(void);
 /* Server options from the configuration and the credentials read for it. */
 void service_server_options(const struct vm_config *cfg, const struct credentials *cred,
                             struct api_server_options *so);
+struct fleet_service;
+/* SIGHUP in fleet mode: the peers, peers file, timeout and CA file of the configuration as it
+ * is now. Accepts NULL (no fleet mode). */
+void service_reload_fleet(struct fleet_service *fleet, int argc, char **argv);
 /* "listening on ADDR" for every address the server bound. */
 void service_log_addresses(const struct api_server *server);

@@ -34,3 +34,35 @@
  * (sanitizer shadow, huge reservations) is left unknown by the pagemap source (PAGEMAP_SCAN,
  * which skips unpopulated ranges, has no such limit). 16 Mi pages = 64 GiB. */
 #define VM_PAGEMAP_VMA_PAGES_MAX (16ull << 20)
+
+/* Fleet mode (api/fleet_*.c, daemon/fleet.c). Peers of one aggregator: all of them are fetched
+ * at once, one connection each, so this also bounds the sockets the fetch round holds. */
+#define VM_FLEET_PEERS_MAX 256u
+/* Bytes of one peer URL, and of the --peers-file. */
+#define VM_FLEET_URL_MAX 2048u
+#define VM_FLEET_PEERS_FILE_MAX (1u << 20)
+/* Decoded body bytes one peer may send in one round, all its documents together (a gzip bomb
+ * is counted after decoding); past it the transfer is aborted and the peer is down. */
+#define VM_FLEET_BODY_MAX (64ull << 20)
+/* Processes fetched from each peer: its top N by RSS (kernel threads included). */
+#define VM_FLEET_PROCS_PER_PEER 1000u
+/* Structural JSON tokens ('{' '[' ',' ':') a peer document may hold before it is parsed:
+ * bounds the memory of the parsed tree, whatever the body size. Per process, and for the
+ * other documents. Nesting deeper than VM_FLEET_JSON_DEPTH_MAX is refused before parsing. */
+#define VM_FLEET_TOKENS_PER_PROC 256u
+#define VM_FLEET_TOKENS_MAX (1u << 17)
+#define VM_FLEET_JSON_DEPTH_MAX 16u
+/* One string of a peer document (a cmdline of 4096 kernel bytes is at most 16 KiB escaped). */
+#define VM_FLEET_STRING_MAX (64u * 1024u)
+/* Hugetlb pools (sizes x NUMA nodes) and high-water groups accepted from one peer. */
+#define VM_FLEET_POOLS_MAX 1024u
+#define VM_FLEET_PEER_GROUPS_MAX VM_GROUPS_PER_BY_MAX
+/* Merged groups kept per way of grouping (with their fleet-wide peaks); past it the groups
+ * without members and with the smallest peaks go first, counted as truncations. */
+#define VM_FLEET_GROUPS_MAX 16384u
+/* An ETag kept per peer document, a bearer token, and --peer-timeout. */
+#define VM_FLEET_ETAG_MAX 256u
+#define VM_FLEET_TOKEN_MAX 4096u
+#define VM_FLEET_TIMEOUT_MIN_MS 100u
+#define VM_FLEET_TIMEOUT_MAX_MS (300u * 1000u)
+#define VM_FLEET_TIMEOUT_DEFAULT_MS 5000u

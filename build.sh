@@ -11,7 +11,8 @@ cd "$(dirname "$0")"
 
 BUILD_DEPS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libjansson-dev libsystemd-dev
             libcurl4-openssl-dev libinih-dev zlib1g-dev)
-TEST_DEPS=(clang libclang-rt-14-dev curl prometheus)
+# man-db renders the man page with warnings on (tests/packaging/manpage.sh).
+TEST_DEPS=(clang libclang-rt-14-dev curl prometheus man-db)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

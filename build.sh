@@ -14,8 +14,11 @@ BUILD_DEPS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libjansson-dev li
             libcurl4-openssl-dev libinih-dev zlib1g-dev)
 # dpkg-dev and file: dpkg-shlibdeps computes the .deb's Depends (CPack finds ELF files with file).
 PACKAGE_DEPS=(dpkg-dev file)
-# lintian checks the .deb, man-db renders the man page with warnings on.
-TEST_DEPS=(clang libclang-rt-14-dev curl prometheus "${PACKAGE_DEPS[@]}" lintian man-db)
+# lintian checks the .deb, man-db renders the man page with warnings on; systemd-container
+# (systemd-nspawn) and debootstrap boot a real systemd for tests/packaging/nspawn.sh (installing
+# systemd-container also brings the host's systemd packages to its version).
+TEST_DEPS=(clang libclang-rt-14-dev curl prometheus "${PACKAGE_DEPS[@]}" lintian man-db
+           systemd-container debootstrap)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

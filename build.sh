@@ -4,6 +4,7 @@
 #   ./build.sh run    install what is missing, build, and run vmatlasd with built-in defaults
 #   ./build.sh test   install what is missing, build (normal, and ASan+UBSan with clang and the
 #                     libFuzzer targets), and run the whole test suite in both builds
+#   ./build.sh package  install what is missing, build, and make build/vmatlasd_*.deb
 #
 # Extra arguments after "run" go to vmatlasd (e.g. ./build.sh run --once).
 set -euo pipefail
@@ -11,7 +12,14 @@ cd "$(dirname "$0")"
 
 BUILD_DEPS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libjansson-dev libsystemd-dev
             libcurl4-openssl-dev libinih-dev zlib1g-dev libgnutls28-dev libseccomp-dev)
-TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus)
+# dpkg-dev and file: dpkg-shlibdeps computes the .deb's Depends (CPack finds ELF files with file).
+PACKAGE_DEPS=(dpkg-dev file)
+# lintian checks the .deb, man-db renders the man page with warnings on; systemd-container
+# (systemd-nspawn) and debootstrap boot a real systemd for tests/packaging/nspawn.sh (installing
+# systemd-container also brings the host's systemd packages to its version). jq, openssl and
+# iproute2 serve the HTTP tests (JSON, TLS certificates, a network namespace).
+TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus "${PACKAGE_DEPS[@]}"
+           lintian man-db systemd-container debootstrap)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -57,8 +65,15 @@ test)
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         run_tests build-asan
     ;;
+package)
+    install_missing "${BUILD_DEPS[@]}" "${PACKAGE_DEPS[@]}"
+    configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMATLAS_TESTS=OFF
+    rm -f build/vmatlasd_*.deb
+    (cd build && cpack -G DEB >/dev/null)
+    ls build/vmatlasd_*.deb
+    ;;
 *)
-    sed -n '2,9p' "$0" >&2
+    sed -n '2,10p' "$0" >&2
     exit 2
     ;;
 esac

@@ -1138,8 +1138,10 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
                         char *err, size_t errlen) {
     unsigned threads = o->threads;
     if (threads == 0) {
+        /* At least 4: a /residency?refresh=1 holds its thread while the collector walks,
+         * and the connections of that thread wait with it. */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n < 1 ? 1 : n > 4 ? 4 : (unsigned)n;
+        threads = n < 4 ? 4 : n > 8 ? 8 : (unsigned)n;
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
@@ -1160,7 +1162,8 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
     }
     l->redact = o->redact < 0 ? !l->loopback : o->redact > 0;
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    /* MHD_USE_ITC: lets MHD_quiesce_daemon() hand the listening socket back at stop. */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
     struct MHD_OptionItem tls[5], *t = tls;
     if (o->tls_cert && o->tls_key) {
         flags |= MHD_USE_TLS;
@@ -1291,8 +1294,15 @@ uint64_t api_server_requests(const struct api_server *s) {
 struct api_server *api_server_stop(struct api_server *s) {
     if (!s)
         return NULL;
-    for (size_t i = 0; i < s->ndaemons; i++)
+    for (size_t i = 0; i < s->ndaemons; i++) {
+        /* Take the listening socket back and close it ourselves: MHD_stop_daemon() would
+         * shutdown() it, and a socket systemd handed over must stay listening for the next
+         * activation (systemd fails the socket unit on that POLLHUP). */
+        MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
         MHD_stop_daemon(s->daemons[i]);
+    }
     generation_unref(s->current);
     generation_unref(s->fleet);
     pthread_mutex_destroy(&s->lock);

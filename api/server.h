@@ -30,7 +30,7 @@ struct api_server_options {
     uint64_t interval_ms;           /* for /api/v1/node "collector" */
     uint32_t deep_walk_budget_bp;   /* basis points of one CPU */
     const char *version;
-    unsigned threads;               /* MHD thread pool size; 0: one per CPU, at most 4 */
+    unsigned threads;               /* MHD thread pool size; 0: one per CPU, 4 to 8 */
     unsigned connection_limit;      /* 0: default */
     unsigned per_ip_limit;          /* 0: default */
     unsigned timeout_s;             /* 0: default */

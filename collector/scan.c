@@ -817,10 +817,14 @@ static int scan_all(struct vm_collector *c, const struct vm_snapshot *prev, int3
     closedir(dir);
 
     if (c->deep_budget_ns != UINT64_MAX) {
-        /* A refresh is extra work on request: all of its CPU counts against the budget. */
-        uint64_t spent = force_pid > 0 ? clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0 : sc.deep_ns;
-        uint64_t owed = c->deep_debt_ns + spent;
-        c->deep_debt_ns = owed > c->deep_budget_ns ? owed - c->deep_budget_ns : 0;
+        if (force_pid > 0) {
+            /* A refresh is extra work on request: all of its CPU is owed, and only regular
+             * scans (one budget each) pay it back. */
+            c->deep_debt_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+        } else {
+            uint64_t owed = c->deep_debt_ns + sc.deep_ns;
+            c->deep_debt_ns = owed > c->deep_budget_ns ? owed - c->deep_budget_ns : 0;
+        }
     }
     /* Learn the cost of the per-VMA tier (integer EWMA with weight 1/2). */
     if (sc.deep_units > 1000) {

@@ -59,4 +59,22 @@ for _ in 1 2 3 4 5; do
     [ "$code" = 200 ] || fail "burst: status $code"
 done
 [ -n "$got429" ] || fail "a burst of refreshes on a spent budget never got 429"
+
+# At the default budget (5 % of 10 s) too: every refresh's CPU is owed until regular scans pay
+# it back, so a burst runs into 429 (each refresh re-reads the process table).
+start defaults
+base="http://127.0.0.1:$PORT/api/v1/processes/$target/residency"
+ok=0; got429=
+for _ in $(seq 60); do
+    code=$(curl -s -D "$tmp/h.txt" -o /dev/null -w '%{http_code}' "$base?refresh=1")
+    if [ "$code" = 429 ]; then
+        grep -qi '^Retry-After: [0-9]' "$tmp/h.txt" || fail "429 without Retry-After"
+        got429=1
+        break
+    fi
+    [ "$code" = 200 ] || fail "default burst: status $code"
+    ok=$((ok + 1))
+done
+[ -n "$got429" ] || fail "60 refreshes in a row at the default budget never got 429"
+echo "refresh.sh: default budget: $ok refreshes answered, then 429"
 echo "refresh.sh: ok"

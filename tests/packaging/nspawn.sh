@@ -231,8 +231,7 @@ eq "after stop: Result" "$(prop vmatlasd.service Result)" success
 eq "after stop: main process exit status" "$(prop vmatlasd.service ExecMainStatus)" 0
 check "STOPPING logged (\"SIGTERM: stopping\")" journal_has "SIGTERM: stopping"
 sleep 0.2 # systemd sees a POLLHUP on the socket after the stop job is done
-known_bug "MHD_stop_daemon shutdown()s the inherited listening socket" \
-    "after stop: vmatlasd.socket still listening" \
+check "after stop: vmatlasd.socket still listening" \
     test "$(prop vmatlasd.socket SubState)" = listening
 # Socket activation from scratch: only the socket is up; a connection starts the service.
 ct systemctl stop vmatlasd.service vmatlasd.socket 2>/dev/null
@@ -328,8 +327,7 @@ check "upgrade restarts the service ($pid3 -> $pid4)" \
 check "dpkg -r vmatlasd" quiet ct dpkg -r vmatlasd
 eq "after remove: vmatlasd.service ActiveState" "$(prop vmatlasd.service ActiveState)" inactive
 check "after remove: vmatlasd.socket stopped" test "$(prop vmatlasd.socket ActiveState)" != active
-known_bug "MHD_stop_daemon shutdown()s the inherited listening socket" \
-    "after remove: vmatlasd.socket inactive, not failed" \
+check "after remove: vmatlasd.socket inactive, not failed" \
     test "$(prop vmatlasd.socket ActiveState)" = inactive
 eq "after remove: vmatlasd.service LoadState" "$(prop vmatlasd.service LoadState)" not-found
 check "after remove: nothing listens on 9477" test "$(http /healthz)" = 000

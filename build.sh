@@ -11,7 +11,9 @@ cd "$(dirname "$0")"
 
 BUILD_DEPS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libjansson-dev libsystemd-dev
             libcurl4-openssl-dev libinih-dev zlib1g-dev libgnutls28-dev)
-TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus)
+# chromium and python3: tests/http/dashboard.sh drives headless Chromium over the DevTools
+# protocol from a Python script (standard library only) to check the dashboard in a browser.
+TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus chromium python3)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -11,9 +11,11 @@ cd "$(dirname "$0")"
 
 BUILD_DEPS=(gcc cmake ninja-build pkg-config libmicrohttpd-dev libjansson-dev libsystemd-dev
             libcurl4-openssl-dev libinih-dev zlib1g-dev libgnutls28-dev)
-# chromium and python3: tests/http/dashboard.sh drives headless Chromium over the DevTools
-# protocol from a Python script (standard library only) to check the dashboard in a browser.
-TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus chromium python3)
+# chromium, firefox-esr and python3: tests/http/dashboard.sh checks the dashboard in headless
+# Chromium (DevTools protocol) and Firefox (WebDriver BiDi), driven from Python scripts that
+# need only the standard library.
+TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus chromium firefox-esr
+           python3)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

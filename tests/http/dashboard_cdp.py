@@ -530,6 +530,23 @@ class Checker:
         self.no_injection("fixture")
         self.ok(f"fixture comms {want!r} shown exactly, as text")
 
+        # Every fixture process (a kernel thread, a zombie, torn maps, unreadable files) opens,
+        # also with addresses redacted (null): no exception, the map drawn.
+        red = cfg["fixture_redacted"]
+        self.origins.append(red)
+        for origin in (fx, red):
+            self.b.navigate("about:blank")
+            self.b.wait("location.href === 'about:blank'", 10)
+            for pid in sorted(comms):
+                vc = next(p["vma_count"] for p in procs if p["pid"] == pid) or 0  # null: torn maps
+                self.view(origin, f"#/process/{pid}", "process")
+                drawn = self.b.wait("(() => { const m = document.getElementById('vma-map'); "
+                                    "return m && m.dataset.ready === '1' && m.dataset.vmasDrawn; })()",
+                                    10, f"the map of fixture process {pid}")
+                if int(drawn) != vc:
+                    raise Failure(f"{origin} process {pid}: {drawn} VMAs drawn, vma_count {vc}")
+        self.ok(f"all {len(comms)} fixture processes open, with addresses and redacted")
+
         # 7. With a token: the page loads without it, asks once, keeps it for the tab.
         tok = cfg["token"]
         self.origins.append(tok["url"])

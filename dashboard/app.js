@@ -298,6 +298,7 @@
   /* Read /vmas once, streaming. Returns null when the ETag says it did not change. */
   async function loadVmas(path, signal, prevEtag) {
     const r = await request(path, signal);
+    performance.mark('vmatlas:vmas-response');
     const etag = r.headers.get('ETag');
     if (etag && prevEtag && etag === prevEtag) {
       if (r.body) r.body.cancel().catch(() => {});
@@ -313,6 +314,7 @@
     }
     cols.header = scanner.end();
     cols.etag = etag;
+    performance.mark('vmatlas:vmas-read');
     return cols;
   }
 

@@ -447,11 +447,17 @@ class Checker:
                         120, "the big process's map")
             wall_ms = (time.monotonic() - t0) * 1000
             mark_ms = self.b.eval("performance.getEntriesByName('vmatlas:map-drawn')[0].startTime")
+            steps = self.b.eval("""(() => { const t = (n) => { const e = performance.getEntriesByName(n);
+                return e.length ? Math.round(e[e.length - 1].startTime) : null; };
+                const r = performance.getEntriesByType('resource').find(e => e.name.endsWith('/vmas'));
+                return {response: t('vmatlas:vmas-response'), read: t('vmatlas:vmas-read'),
+                        request: r ? Math.round(r.requestStart || r.startTime) : null}; })()""")
             drawn = int(self.b.eval("document.getElementById('vma-map').dataset.vmasDrawn"))
             heap = self.b.eval("performance.memory ? performance.memory.usedJSHeapSize : null")
             print(f"# 65,530-VMA process: {drawn} VMAs (vma_count {api_big['vma_count']}): navigation to map "
-                  f"drawn {mark_ms:.0f} ms (performance mark), {wall_ms:.0f} ms as seen over CDP; JS heap "
-                  f"after {(heap or 0) / 2**20:.0f} MiB", flush=True)
+                  f"drawn {mark_ms:.0f} ms (performance mark), {wall_ms:.0f} ms as seen over CDP (/vmas asked "
+                  f"at {steps['request']} ms, headers at {steps['response']} ms, read at {steps['read']} ms); "
+                  f"JS heap after {(heap or 0) / 2**20:.0f} MiB", flush=True)
             if drawn != api_big["vma_count"]:
                 raise Failure(f"big map drew {drawn} VMAs, vma_count is {api_big['vma_count']}")
             times.append(mark_ms)

@@ -17,9 +17,12 @@ PACKAGE_DEPS=(dpkg-dev file)
 # lintian checks the .deb, man-db renders the man page with warnings on; systemd-container
 # (systemd-nspawn) and debootstrap boot a real systemd for tests/packaging/nspawn.sh (installing
 # systemd-container also brings the host's systemd packages to its version). jq, openssl and
-# iproute2 serve the HTTP tests (JSON, TLS certificates, a network namespace).
+# iproute2 serve the HTTP tests (JSON, TLS certificates, a network namespace). chromium,
+# firefox-esr and python3: tests/http/dashboard.sh checks the dashboard in headless Chromium
+# (DevTools protocol) and Firefox (WebDriver BiDi), driven from Python scripts that need only
+# the standard library.
 TEST_DEPS=(clang libclang-rt-14-dev curl jq openssl iproute2 prometheus "${PACKAGE_DEPS[@]}"
-           lintian man-db systemd-container debootstrap)
+           lintian man-db systemd-container debootstrap chromium firefox-esr python3)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

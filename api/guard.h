@@ -22,7 +22,7 @@ enum guard_verdict {
 };
 
 /* The verdict on a request to path with the given Authorization and Host header values (NULL:
- * absent). /healthz and /readyz need no token. The Host header is checked when the listener is
+ * absent). /healthz, /readyz and the dashboard's static files need no token. The Host header is checked when the listener is
  * loopback (a browser tricked by DNS rebinding sends the attacker's name) or an allow-list is
  * set: IP literals (any port), "localhost" and the listed names pass. The token comparison
  * takes the same time whatever the given token's bytes. */

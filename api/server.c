@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "api/dashboard.h"
 #include "api/guard.h"
 #include "api/fleet_view.h"
 #include "api/gzip.h"
@@ -822,6 +823,10 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
     (void)MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &ps);
     parse_pretty(&ps);
 
+    /* The dashboard's files, at exactly their paths: no query, no escapes ("/%00" is not "/"). */
+    const struct dashboard_asset *asset = dashboard_find(url);
+    if (asset && req->uri_len == strlen(asset->path))
+        return dashboard_serve(conn, asset);
     if (strcmp(url, "/healthz") == 0) {
         if (!params_check(conn, &ps, NULL, &ret))
             return ret;

@@ -63,6 +63,13 @@ int main(void) {
     CHECK(guard_check(&tok, false, "/healthz", NULL, NULL) == GUARD_OK);
     CHECK(guard_check(&tok, false, "/readyz", NULL, NULL) == GUARD_OK);
     CHECK(guard_check(&tok, false, "/healthz/", NULL, NULL) == GUARD_NO_TOKEN);
+    /* The dashboard's static files need none (they hold no data); its API requests do. */
+    CHECK(guard_check(&tok, false, "/", NULL, NULL) == GUARD_OK);
+    CHECK(guard_check(&tok, false, "/dashboard/app.js", NULL, NULL) == GUARD_OK);
+    CHECK(guard_check(&tok, false, "/dashboard/style.css", NULL, NULL) == GUARD_OK);
+    CHECK(guard_check(&tok, false, "/dashboard/", NULL, NULL) == GUARD_NO_TOKEN);
+    CHECK(guard_check(&tok, false, "//", NULL, NULL) == GUARD_NO_TOKEN);
+    CHECK(guard_check(&tok, true, "/", NULL, "evil.example") == GUARD_BAD_HOST);
     CHECK(guard_check(&tok, true, "/metrics", "Bearer 0123456789abcdef0123", "evil") ==
           GUARD_BAD_HOST);
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh: what the benchmark scripts share. Source it after defining die().
 
 # REPO: the repository; BENCH_SRC: the shared bench folder holding the reference programs
@@ -21,11 +22,14 @@ bench_locate_shared() {
     BENCH_SRC=$(cd "$BENCH_SRC" && pwd)
 }
 
-# Start the reference workload (workload -n N -m M -r 2048 -t 0.5 -q, built in $BIN) and wait for
-# its READY line (with -q: "READY procs=N ... setup_s=S parent=PID"). Sets WL_PID and READY_LINE;
-# the caller's clean-up SIGTERMs WL_PID (the workload SIGKILLs its children, removes its file).
+# Start the reference workload (workload -n N -m M -r 2048 -t 0.5 -q, built in $BIN; or, when
+# the array WL_ARGS is set, the workload with those arguments) and wait for its READY line (with
+# -q: "READY procs=N ... setup_s=S parent=PID"). Sets WL_PID and READY_LINE; the caller's
+# clean-up SIGTERMs WL_PID (the workload SIGKILLs its children, removes its file). One at a time.
 bench_start_workload() {
-    "$BIN/workload" -n "$N" -m "$M" -r 2048 -t 0.5 -q >"$TMP/workload.out" 2>"$TMP/workload.err" &
+    local args=(-n "$N" -m "$M" -r 2048 -t 0.5 -q)
+    [[ -n ${WL_ARGS+set} ]] && args=("${WL_ARGS[@]}")
+    "$BIN/workload" "${args[@]}" >"$TMP/workload.out" 2>"$TMP/workload.err" &
     WL_PID=$!
     local waited
     for ((waited = 0; ; waited++)); do
@@ -38,5 +42,6 @@ bench_start_workload() {
         ((waited < READY_TIMEOUT * 5)) || die "workload not ready after ${READY_TIMEOUT}s"
         sleep 0.2
     done
+    # shellcheck disable=SC2034 # read by the scripts that source this file
     READY_LINE=$(grep -m1 '^READY' "$TMP/workload.out")
 }

@@ -41,7 +41,8 @@ struct fleet_client {
     size_t npeers;
     uint64_t timeout_ms, body_max;
     uint32_t procs_limit;
-    char *ca_file, *token, *user_agent;
+    char *ca, *token, *user_agent; /* ca: PEM text, or NULL */
+    char *cert, *key; /* PEM texts of the client certificate, or NULL */
     int cancelled; /* atomic */
 };
 
@@ -209,19 +210,29 @@ static char *dup_or_null(const char *s) {
     return s ? strdup(s) : NULL;
 }
 
+static void free_secret(char **p) {
+    if (*p) {
+        explicit_bzero(*p, strlen(*p));
+        free(*p);
+        *p = NULL;
+    }
+}
+
 int fleet_client_set_options(struct fleet_client *c, const struct fleet_client_options *o) {
-    char *ca = dup_or_null(o->ca_file), *tok = dup_or_null(o->bearer_token),
-         *ua = strdup(o->user_agent ? o->user_agent : "vmatlasd");
-    if ((o->ca_file && !ca) || (o->bearer_token && !tok) || !ua) {
-        free(ca), free(tok), free(ua);
+    char *ca = dup_or_null(o->ca_pem), *tok = dup_or_null(o->bearer_token),
+         *ua = strdup(o->user_agent ? o->user_agent : "vmatlasd"),
+         *cert = dup_or_null(o->client_cert_pem), *key = dup_or_null(o->client_key_pem);
+    if ((o->ca_pem && !ca) || (o->bearer_token && !tok) || !ua ||
+        (o->client_cert_pem && !cert) || (o->client_key_pem && !key)) {
+        free(ca), free(ua), free(cert);
+        free_secret(&tok);
+        free_secret(&key);
         return -ENOMEM;
     }
-    free(c->ca_file), free(c->user_agent);
-    if (c->token) {
-        explicit_bzero(c->token, strlen(c->token));
-        free(c->token);
-    }
-    c->ca_file = ca, c->token = tok, c->user_agent = ua;
+    free(c->ca), free(c->user_agent), free(c->cert);
+    free_secret(&c->token);
+    free_secret(&c->key);
+    c->ca = ca, c->token = tok, c->user_agent = ua, c->cert = cert, c->key = key;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : VM_FLEET_TIMEOUT_DEFAULT_MS;
     c->body_max = o->body_max ? o->body_max : VM_FLEET_BODY_MAX;
     c->procs_limit = o->procs_limit ? o->procs_limit : VM_FLEET_PROCS_PER_PEER;
@@ -254,11 +265,9 @@ struct fleet_client *fleet_client_free(struct fleet_client *c) {
     free(c->peers);
     if (c->multi)
         curl_multi_cleanup(c->multi);
-    free(c->ca_file), free(c->user_agent);
-    if (c->token) {
-        explicit_bzero(c->token, strlen(c->token));
-        free(c->token);
-    }
+    free(c->ca), free(c->user_agent), free(c->cert);
+    free_secret(&c->token);
+    free_secret(&c->key);
     free(c);
     return NULL;
 }
@@ -376,9 +385,20 @@ static int start_doc(struct round_ctx *rc, struct peer *p) {
     SET(CURLOPT_ERRORBUFFER, p->errbuf);
     SET(CURLOPT_PRIVATE, p);
     SET(CURLOPT_USERAGENT, c->user_agent);
-    SET(CURLOPT_CAINFO, c->ca_file); /* NULL: the default bundle */
+    if (c->ca) { /* else the system's bundle */
+        struct curl_blob ca = {c->ca, strlen(c->ca), CURL_BLOB_COPY};
+        SET(CURLOPT_CAINFO_BLOB, &ca);
+    }
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->cert && c->key) {
+        struct curl_blob cert = {c->cert, strlen(c->cert), CURL_BLOB_COPY};
+        struct curl_blob key = {c->key, strlen(c->key), CURL_BLOB_COPY};
+        SET(CURLOPT_SSLCERT_BLOB, &cert);
+        SET(CURLOPT_SSLCERTTYPE, "PEM");
+        SET(CURLOPT_SSLKEY_BLOB, &key);
+        SET(CURLOPT_SSLKEYTYPE, "PEM");
+    }
 #undef SET
     if (cr != CURLE_OK) {
         peer_fail(rc, p, "curl: %s", curl_easy_strerror(cr));

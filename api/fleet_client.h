@@ -27,10 +27,11 @@ struct fleet_client_options {
     uint64_t timeout_ms;      /* per peer and round: connect and every transfer */
     uint64_t body_max;        /* decoded bytes per peer and round; 0: VM_FLEET_BODY_MAX */
     uint32_t procs_limit;     /* processes asked of each peer; 0: VM_FLEET_PROCS_PER_PEER */
-    const char *ca_file;      /* CA bundle for https peers; NULL: the system's */
-    const char *bearer_token; /* sent as "Authorization: Bearer ..."; NULL: none. The seam for
-                               * the TLS/auth settings the daemon serves with: a client
-                               * certificate would go next to these two. */
+    const char *ca_pem;       /* CA bundle (PEM text) for https peers; NULL: the system's */
+    const char *bearer_token; /* sent as "Authorization: Bearer ..."; NULL: none */
+    /* A client certificate for https peers that ask for one (PEM texts, kept in memory: the
+     * server process may not read key files); NULL: none. The daemon passes its own. */
+    const char *client_cert_pem, *client_key_pem;
     const char *user_agent;   /* NULL: "vmatlasd" */
 };
 

@@ -16,8 +16,8 @@
 #define PEM_MAX (1u << 20)
 
 /* The whole file (at most max bytes) as a NUL-terminated string in *ret. */
-static int read_text(const char *key, const char *path, size_t max, char **ret, char *err,
-                     size_t errlen) {
+static int read_text(const char *key, const char *path, size_t max, bool secret, char **ret,
+                     char *err, size_t errlen) {
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0) {
@@ -30,7 +30,7 @@ static int read_text(const char *key, const char *path, size_t max, char **ret, 
                        path, max);
         return -EINVAL;
     }
-    if (st.st_mode & 0077)
+    if (secret && (st.st_mode & 0077))
         log_msg(LOG_WARNING, "%s: %s can be read by others (mode %03o); it holds a secret",
                 key, path, (unsigned)(st.st_mode & 0777));
     char *buf = calloc(1, (size_t)st.st_size + 1);
@@ -57,7 +57,7 @@ static int read_text(const char *key, const char *path, size_t max, char **ret, 
 
 static int load_token(const char *path, char **ret, char *err, size_t errlen) {
     char *t = NULL;
-    int r = read_text("auth-token-file", path, TOKEN_MAX + 2, &t, err, errlen);
+    int r = read_text("auth-token-file", path, TOKEN_MAX + 2, true, &t, err, errlen);
     if (r < 0)
         return r;
     size_t n = strcspn(t, "\r\n");
@@ -87,11 +87,15 @@ int credentials_load(const struct vm_config *cfg, struct credentials *ret, char 
     if (cfg->auth_token_file)
         r = load_token(cfg->auth_token_file, &c.token, err, errlen);
     if (r == 0 && cfg->tls_cert)
-        r = read_text("tls-cert", cfg->tls_cert, PEM_MAX, &c.tls_cert, err, errlen);
+        r = read_text("tls-cert", cfg->tls_cert, PEM_MAX, false, &c.tls_cert, err, errlen);
     if (r == 0 && cfg->tls_key)
-        r = read_text("tls-key", cfg->tls_key, PEM_MAX, &c.tls_key, err, errlen);
+        r = read_text("tls-key", cfg->tls_key, PEM_MAX, true, &c.tls_key, err, errlen);
     if (r == 0 && cfg->tls_client_ca)
-        r = read_text("tls-client-ca", cfg->tls_client_ca, PEM_MAX, &c.tls_ca, err, errlen);
+        r = read_text("tls-client-ca", cfg->tls_client_ca, PEM_MAX, false, &c.tls_ca, err,
+                      errlen);
+    if (r == 0 && cfg->peer_ca_file)
+        r = read_text("peer-ca-file", cfg->peer_ca_file, PEM_MAX, false, &c.peer_ca, err,
+                      errlen);
     if (r < 0) {
         credentials_free(&c);
         return r;
@@ -113,5 +117,6 @@ void credentials_free(struct credentials *c) {
     wipe(&c->tls_key);
     free(c->tls_cert);
     free(c->tls_ca);
-    c->tls_cert = c->tls_ca = NULL;
+    free(c->peer_ca);
+    c->tls_cert = c->tls_ca = c->peer_ca = NULL;
 }

@@ -9,6 +9,7 @@
 struct credentials {
     char *token;                        /* NULL: no --auth-token-file */
     char *tls_cert, *tls_key, *tls_ca;  /* PEM texts, NULL when not configured */
+    char *peer_ca;                      /* --peer-ca-file (PEM), for https peers */
 };
 
 /* Read every file the configuration names. A token is the file's first line without trailing

@@ -121,24 +121,35 @@ int fleet_config_check(const struct vm_config *cfg, char *err, size_t errlen) {
 struct fleet_settings {
     struct vm_config cfg; /* peers, peers_file, peer_ca_file only */
     char *token;          /* the bearer token read at start (the server may not read files) */
+    char *cert, *key;     /* the daemon's TLS certificate and key (PEM), shown to peers */
+    char *ca;             /* the CA of https peers (PEM) */
     uint64_t interval_ms, timeout_ms;
 };
 
 static void settings_free(struct fleet_settings *s) {
-    free(s->cfg.peers), free(s->cfg.peers_file), free(s->cfg.peer_ca_file);
+    free(s->cfg.peers), free(s->cfg.peers_file), free(s->cfg.peer_ca_file), free(s->cert),
+        free(s->ca);
     free_token(s->token);
+    free_token(s->key);
     memset(s, 0, sizeof(*s));
 }
 
-static int settings_copy(const struct vm_config *cfg, const char *token,
+static int settings_copy(const struct vm_config *cfg, const struct fleet_secrets *sec,
                          struct fleet_settings *ret) {
+    const char *token = sec ? sec->token : NULL;
+    const char *cert = sec ? sec->cert : NULL, *key = sec ? sec->key : NULL;
+    const char *ca = sec ? sec->ca : NULL;
     struct fleet_settings s = {.interval_ms = cfg->interval_ms, .timeout_ms = cfg->peer_timeout_ms};
     s.cfg.peers = cfg->peers ? strdup(cfg->peers) : NULL;
     s.cfg.peers_file = cfg->peers_file ? strdup(cfg->peers_file) : NULL;
     s.cfg.peer_ca_file = cfg->peer_ca_file ? strdup(cfg->peer_ca_file) : NULL;
     s.token = token ? strdup(token) : NULL;
+    s.cert = cert ? strdup(cert) : NULL;
+    s.key = key ? strdup(key) : NULL;
+    s.ca = ca ? strdup(ca) : NULL;
     if ((cfg->peers && !s.cfg.peers) || (cfg->peers_file && !s.cfg.peers_file) ||
-        (cfg->peer_ca_file && !s.cfg.peer_ca_file) || (token && !s.token)) {
+        (cfg->peer_ca_file && !s.cfg.peer_ca_file) || (token && !s.token) ||
+        (cert && !s.cert) || (key && !s.key) || (ca && !s.ca)) {
         settings_free(&s);
         return -ENOMEM;
     }
@@ -175,8 +186,10 @@ static void apply(struct fleet_service *f, const struct fleet_settings *s, bool 
     char err[512];
     struct fleet_client_options o = {
         .timeout_ms = s->timeout_ms,
-        .ca_file = s->cfg.peer_ca_file,
+        .ca_pem = s->ca,
         .bearer_token = s->token,
+        .client_cert_pem = s->cert,
+        .client_key_pem = s->key,
         .user_agent = "vmatlasd/" VMATLAS_VERSION,
     };
     if (fleet_client_set_options(f->client, &o) < 0)
@@ -318,7 +331,7 @@ static void *fleet_loop(void *arg) {
     }
 }
 
-int fleet_service_start(const struct vm_config *cfg, const char *token,
+int fleet_service_start(const struct vm_config *cfg, const struct fleet_secrets *secrets,
                         struct api_server *server, struct fleet_service **ret) {
     char err[512];
     struct fleet_service *f = calloc(1, sizeof(*f));
@@ -336,7 +349,7 @@ int fleet_service_start(const struct vm_config *cfg, const char *token,
     struct fleet_client_options o = {.timeout_ms = cfg->peer_timeout_ms};
     int r = cc == CURLE_OK ? fleet_client_new(&o, &f->client) : -EIO;
     if (r == 0)
-        r = settings_copy(cfg, token, &f->cur);
+        r = settings_copy(cfg, secrets, &f->cur);
     if (r < 0) {
         log_msg(LOG_ERR, "fleet: cannot start: %s",
                 cc != CURLE_OK ? curl_easy_strerror(cc) : strerror(-r));
@@ -370,7 +383,8 @@ void fleet_service_reload(struct fleet_service *f, const struct vm_config *cfg) 
         return;
     /* The token stays the one read at start (a restart takes a new one). */
     pthread_mutex_lock(&f->lock);
-    int r = settings_copy(cfg, f->cur.token, &s);
+    struct fleet_secrets keep = {f->cur.token, f->cur.cert, f->cur.key, f->cur.ca};
+    int r = settings_copy(cfg, &keep, &s);
     pthread_mutex_unlock(&f->lock);
     if (r < 0) {
         log_msg(LOG_ERR, "fleet: reload: out of memory; keeping the running peers");

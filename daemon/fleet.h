@@ -28,12 +28,20 @@ struct fleet_service;
 
 /* Publish the view "not fetched yet" and start the fleet thread, which fetches all peers
  * every interval (its first round at once). 0, or -errno after logging why. */
-/* token: the bearer token sent to peers (the daemon's --auth-token-file, read at start), or
- * NULL. */
-int fleet_service_start(const struct vm_config *cfg, const char *token,
+/* What the daemon read at start for its peers (each may be NULL): its bearer token
+ * (--auth-token-file), its TLS certificate and key (--tls-cert, --tls-key, PEM texts) and the
+ * CA to verify https peers with (--peer-ca-file). Read once: the fleet thread runs in the
+ * unprivileged server process. */
+struct fleet_secrets {
+    const char *token, *cert, *key;
+    const char *ca; /* --peer-ca-file's PEM text */
+};
+
+int fleet_service_start(const struct vm_config *cfg, const struct fleet_secrets *secrets,
                         struct api_server *server, struct fleet_service **ret);
-/* SIGHUP: take the new peers, peers file, timeout, interval and CA file (a part that cannot be
- * read is logged and the running one kept), and fetch at once. The token stays. */
+/* SIGHUP: take the new peers, peers file, timeout and interval (a part that cannot be read is
+ * logged and the running one kept), and fetch at once. The secrets (token, certificate, CA)
+ * stay those read at start. */
 void fleet_service_reload(struct fleet_service *f, const struct vm_config *cfg);
 /* Cut the running round short, stop the thread, free everything. Accepts NULL; returns NULL. */
 struct fleet_service *fleet_service_stop(struct fleet_service *f);

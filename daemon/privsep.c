@@ -252,7 +252,8 @@ static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
     }
     /* Fleet mode lives here: fetching peers is network work, done without privileges. */
     struct fleet_service *fleet = NULL;
-    r = fleet_configured(cfg) ? fleet_service_start(cfg, cred->token, s.server, &fleet) : 0;
+    struct fleet_secrets secrets = {cred->token, cred->tls_cert, cred->tls_key, cred->peer_ca};
+    r = fleet_configured(cfg) ? fleet_service_start(cfg, &secrets, s.server, &fleet) : 0;
     credentials_free(cred);
     if (r < 0) {
         api_server_stop(s.server);

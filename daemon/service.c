@@ -145,7 +145,8 @@ int service_run(const struct vm_config *cfg, struct vm_collector *collector, int
     }
     /* Fleet documents exist from the first request on (every peer "not fetched yet"). */
     struct fleet_service *fleet = NULL;
-    r = fleet_configured(cfg) ? fleet_service_start(cfg, cred.token, w.server, &fleet) : 0;
+    struct fleet_secrets secrets = {cred.token, cred.tls_cert, cred.tls_key, cred.peer_ca};
+    r = fleet_configured(cfg) ? fleet_service_start(cfg, &secrets, w.server, &fleet) : 0;
     credentials_free(&cred); /* the server and the fleet thread keep their own copies */
     if (r < 0) {
         api_server_stop(w.server);

@@ -175,6 +175,32 @@ c=$(code "${A[@]}" --cert "$tmp/stranger.pem" --key "$tmp/stranger.key" "$URL/ap
 c=$(code "${A[@]}" --cert "$tmp/client.pem" --key "$tmp/client.key" "$URL/api/v1/node")
 [ "$c" = 200 ] || fail "mTLS with a good client certificate: status $c"
 ok
+# Fleet peers get the same settings: the aggregator sends its token and shows its own
+# certificate; a peer that requires both sees it up, one without the certificate down.
+PEER=${URL#https://}
+fleet_node() { # URL: the peer's entry in the aggregator's fleet/nodes, once fetched
+    for _ in $(seq 100); do
+        code -H "Authorization: Bearer $TOKEN" --cacert "$tmp/ca.pem" "$1/api/v1/fleet/nodes" >/dev/null
+        if jq -e '.nodes[0].last_success != null or (.nodes[0].error // "" | test("not fetched") | not)' \
+            "$tmp/body" >/dev/null 2>&1; then jq -c '.nodes[0]' "$tmp/body"; return 0; fi
+        sleep 0.1
+    done
+    cat "$tmp/body"
+}
+SCHEME=https start agg 127.0.0.1 --interval 0.5 --peers "https://$PEER" --peer-ca-file "$tmp/ca.pem" \
+    --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key" --auth-token-file "$tmp/token"
+node=$(fleet_node "$URL")
+[ "$(jq -r .up <<<"$node")" = true ] || fail "an mTLS+token peer is not up for the aggregator: $node"
+start agg_plain 127.0.0.1 --interval 0.5 --peers "https://$PEER" --peer-ca-file "$tmp/ca.pem" \
+    --auth-token-file "$tmp/token"
+for _ in $(seq 100); do
+    code -H "Authorization: Bearer $TOKEN" "$URL/api/v1/fleet/nodes" >/dev/null
+    [ "$(jq -r '.nodes[0].error // ""' "$tmp/body")" != "" ] &&
+        ! jq -e '.nodes[0].error | test("not fetched")' "$tmp/body" >/dev/null && break
+    sleep 0.1
+done
+[ "$(jq -r '.nodes[0].up' "$tmp/body")" = false ] || fail "a peer requiring a client certificate is up without one"
+ok
 if "$VMATLASD" --check-config --tls-cert "$tmp/server.pem" 2>"$tmp/half.log"; then
     fail "--tls-cert without --tls-key was accepted"
 fi

@@ -68,9 +68,18 @@ static int switch_user(const char *user, char *err, size_t errlen) {
     return 0;
 }
 
+static bool cap_effective(struct __user_cap_data_struct d[2], int cap) {
+    return d[cap / 32].effective & (1u << (cap % 32));
+}
+
 int sandbox_drop(const char *user, char *err, size_t errlen) {
-    int r;
-    if (geteuid() == 0) {
+    struct __user_cap_data_struct d[2];
+    int r = caps_get(d);
+    if (r < 0)
+        return fail(err, errlen, r, "capget");
+    /* Root that may not change its user (a bounding set without CAP_SETUID/CAP_SETGID) drops
+     * what capabilities it has and keeps uid 0. */
+    if (geteuid() == 0 && cap_effective(d, CAP_SETUID) && cap_effective(d, CAP_SETGID)) {
         if ((r = switch_user(user, err, errlen)) < 0)
             return r;
     } else {
@@ -90,7 +99,6 @@ int sandbox_drop(const char *user, char *err, size_t errlen) {
      * LeakSanitizer's tracer. Sanitizer builds only. */
     (void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 #endif
-    struct __user_cap_data_struct d[2];
     if ((r = caps_get(d)) < 0)
         return fail(err, errlen, r, "capget");
     for (int i = 0; i < 2; i++)

@@ -4,10 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Give up every privilege, for good (PR_SET_NO_NEW_PRIVS): as root, become `user` (its uid and
- * primary group, no supplementary groups; in every thread); as another user (systemd's
- * DynamicUser= with ambient capabilities), drop every capability and stay that user (call
- * before other threads start). Refuses to go on when a capability survives. Returns 0, or
+/* Give up every privilege, for good (PR_SET_NO_NEW_PRIVS): as root with CAP_SETUID and
+ * CAP_SETGID, become `user` (its uid and primary group, no supplementary groups; in every
+ * thread); otherwise (systemd's DynamicUser= with ambient capabilities, or root with a reduced
+ * bounding set) drop every capability and keep the uid (call before other threads start). Refuses to go on when a capability survives. Returns 0, or
  * -errno with a message in err. */
 int sandbox_drop(const char *user, char *err, size_t errlen);
 

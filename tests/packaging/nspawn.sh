@@ -212,7 +212,9 @@ check "systemd-analyze verify of the installed units is silent${verify:+: $verif
 # HTTP through the socket unit.
 eq "GET /readyz" "$(wait_http /readyz 200)" 200
 body=$(http_body '/api/v1/processes?comm=vmatlasd&limit=5')
-check "/api/v1/processes?comm=vmatlasd lists the daemon itself" grep -q '"total":1' <<<"$body"
+# Two processes: the HTTP server (main) and the collector (privilege separation).
+check "/api/v1/processes?comm=vmatlasd lists the daemon's two processes" \
+    grep -q '"total":2' <<<"$body"
 body=$(http_body '/api/v1/processes/1')
 check "PID 1's smaps_rollup is read under the hardened unit (CAP_SYS_PTRACE)" \
     grep -Eq '"rollup":\{"[a-z_]+":[0-9]' <<<"$body"

@@ -81,3 +81,21 @@ const char *errno_name(int errnum, char *buf, size_t len) {
     (void)snprintf(buf, len, "E%d", errnum);
     return buf;
 }
+
+void json_put(json_t *o, const char *key, json_t *v, int *err) {
+    if (json_object_set_new_nocheck(o, key, v) < 0)
+        *err = -ENOMEM;
+}
+
+void json_push(json_t *a, json_t *v, int *err) {
+    if (json_array_append_new(a, v) < 0)
+        *err = -ENOMEM;
+}
+
+json_t *json_done(json_t *o, int err) {
+    if (err < 0 || !o) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}

@@ -17,3 +17,10 @@ json_t *json_u64(uint64_t v);
 /* "EACCES" for 13, "E<number>" (written into buf of len bytes) for unknown values; a negative
  * errnum is taken as -errno. */
 const char *errno_name(int errnum, char *buf, size_t len);
+
+/* Building documents member by member: jansson's stealing setters fail on a NULL value (an
+ * allocation that failed). json_put / json_push record the failure in *err (-ENOMEM) and go
+ * on; json_done returns o, or drops it and returns NULL when anything failed. */
+void json_put(json_t *o, const char *key, json_t *v, int *err);
+void json_push(json_t *a, json_t *v, int *err);
+json_t *json_done(json_t *o, int err);

@@ -13,25 +13,6 @@
 #include "api/render.h"
 #include "api/utf8.h"
 
-/* Jansson's stealing setters fail on a NULL value: record it, and give NULL for the whole. */
-static void put(json_t *o, const char *key, json_t *v, int *err) {
-    if (json_object_set_new_nocheck(o, key, v) < 0)
-        *err = -ENOMEM;
-}
-
-static void append(json_t *a, json_t *v, int *err) {
-    if (json_array_append_new(a, v) < 0)
-        *err = -ENOMEM;
-}
-
-static json_t *finish(json_t *o, int err) {
-    if (err < 0 || !o) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
 /* Strings of a peer document are valid UTF-8 without NUL (jansson checked them on the way in). */
 static json_t *doc_string(const struct fleet_doc *d, uint32_t off) {
     const char *s = fleet_doc_str(d, off);
@@ -41,9 +22,9 @@ static json_t *doc_string(const struct fleet_doc *d, uint32_t off) {
 static json_t *fleet_snapshot_ref(const struct fleet_view *v) {
     json_t *o = json_object();
     int err = 0;
-    put(o, "seq", json_u64(v->seq), &err);
-    put(o, "collected_at", json_time_ms(v->merged_at_ms), &err);
-    return finish(o, err);
+    json_put(o, "seq", json_u64(v->seq), &err);
+    json_put(o, "collected_at", json_time_ms(v->merged_at_ms), &err);
+    return json_done(o, err);
 }
 
 /* "nodes": [{"node", "up", "error"}...]: the state of every peer behind the answer. */
@@ -54,12 +35,12 @@ static json_t *nodes_summary(const struct fleet_view *v) {
         const struct fleet_view_peer *p = &v->peers[i];
         json_t *o = json_object();
         int oerr = 0;
-        put(o, "node", json_string(p->url.node), &oerr);
-        put(o, "up", json_boolean(p->up), &oerr);
-        put(o, "error", json_kernel_string(p->error), &oerr);
-        append(a, finish(o, oerr), &err);
+        json_put(o, "node", json_string(p->url.node), &oerr);
+        json_put(o, "up", json_boolean(p->up), &oerr);
+        json_put(o, "error", json_kernel_string(p->error), &oerr);
+        json_push(a, json_done(o, oerr), &err);
     }
-    return finish(a, err);
+    return json_done(a, err);
 }
 
 /* --- /api/v1/fleet/nodes ------------------------------------------------------------------ */
@@ -73,38 +54,38 @@ json_t *render_fleet_nodes(const struct fleet_view *v) {
         const struct fleet_doc *procs = p->up ? p->docs[FLEET_DOC_PROCESSES] : NULL;
         json_t *o = json_object();
         int oerr = 0;
-        put(o, "url", json_string(p->url.url), &oerr);
-        put(o, "node", json_string(p->url.node), &oerr);
-        put(o, "up", json_boolean(p->up), &oerr);
-        put(o, "error", json_kernel_string(p->error), &oerr);
-        put(o, "last_success", json_time_ms(p->last_success_ms), &oerr);
-        put(o, "latency_ms", p->fetched ? json_real((double)p->latency_us / 1000.0) : json_null(),
+        json_put(o, "url", json_string(p->url.url), &oerr);
+        json_put(o, "node", json_string(p->url.node), &oerr);
+        json_put(o, "up", json_boolean(p->up), &oerr);
+        json_put(o, "error", json_kernel_string(p->error), &oerr);
+        json_put(o, "last_success", json_time_ms(p->last_success_ms), &oerr);
+        json_put(o, "latency_ms", p->fetched ? json_real((double)p->latency_us / 1000.0) : json_null(),
             &oerr);
-        put(o, "snapshot_age_ms", node ? json_u64(p->snapshot_age_ms) : json_null(), &oerr);
+        json_put(o, "snapshot_age_ms", node ? json_u64(p->snapshot_age_ms) : json_null(), &oerr);
         json_t *snap = NULL;
         if (node) {
             snap = json_object();
             int serr = 0;
-            put(snap, "seq", json_u64(node->snapshot_seq), &serr);
-            put(snap, "collected_at", json_time_ms(node->snapshot_at_ms), &serr);
-            snap = finish(snap, serr);
+            json_put(snap, "seq", json_u64(node->snapshot_seq), &serr);
+            json_put(snap, "collected_at", json_time_ms(node->snapshot_at_ms), &serr);
+            snap = json_done(snap, serr);
         }
-        put(o, "snapshot", node ? snap : json_null(), &oerr);
-        put(o, "hostname", node ? doc_string(node, node->hostname) : json_null(), &oerr);
-        put(o, "kernel", node ? doc_string(node, node->kernel) : json_null(), &oerr);
-        put(o, "version", node ? doc_string(node, node->version) : json_null(), &oerr);
-        put(o, "max_map_count",
+        json_put(o, "snapshot", node ? snap : json_null(), &oerr);
+        json_put(o, "hostname", node ? doc_string(node, node->hostname) : json_null(), &oerr);
+        json_put(o, "kernel", node ? doc_string(node, node->kernel) : json_null(), &oerr);
+        json_put(o, "version", node ? doc_string(node, node->version) : json_null(), &oerr);
+        json_put(o, "max_map_count",
             node && node->max_map_count >= 0 ? json_integer(node->max_map_count) : json_null(),
             &oerr);
-        put(o, "processes_total", procs ? json_u64(procs->total) : json_null(), &oerr);
-        put(o, "not_modified", p->fetched ? json_integer(p->not_modified) : json_null(), &oerr);
-        put(o, "bytes", p->fetched ? json_u64(p->bytes) : json_null(), &oerr);
-        append(a, finish(o, oerr), &err);
+        json_put(o, "processes_total", procs ? json_u64(procs->total) : json_null(), &oerr);
+        json_put(o, "not_modified", p->fetched ? json_integer(p->not_modified) : json_null(), &oerr);
+        json_put(o, "bytes", p->fetched ? json_u64(p->bytes) : json_null(), &oerr);
+        json_push(a, json_done(o, oerr), &err);
     }
     json_t *doc = json_object();
-    put(doc, "snapshot", fleet_snapshot_ref(v), &err);
-    put(doc, "nodes", finish(a, err < 0 ? err : 0), &err);
-    return finish(doc, err);
+    json_put(doc, "snapshot", fleet_snapshot_ref(v), &err);
+    json_put(doc, "nodes", json_done(a, err < 0 ? err : 0), &err);
+    return json_done(doc, err);
 }
 
 /* --- /api/v1/fleet/processes -------------------------------------------------------------- */
@@ -113,9 +94,9 @@ static json_t *proc_memory(const struct fleet_proc *p) {
     json_t *o = json_object();
     int err = 0;
     for (int f = 0; f < _VM_MEM_MAX; f++)
-        put(o, vm_memory_fields[f].json,
+        json_put(o, vm_memory_fields[f].json,
             p->memory_present & (1u << f) ? json_u64(p->memory[f]) : json_null(), &err);
-    return finish(o, err);
+    return json_done(o, err);
 }
 
 static json_t *proc_rollup(const struct fleet_proc *p) {
@@ -124,9 +105,9 @@ static json_t *proc_rollup(const struct fleet_proc *p) {
     json_t *o = json_object();
     int err = 0;
     for (int f = 0; f <= _VM_ROLLUP_MAX; f++)
-        put(o, f < _VM_ROLLUP_MAX ? vm_rollup_fields[f].json : "uss",
+        json_put(o, f < _VM_ROLLUP_MAX ? vm_rollup_fields[f].json : "uss",
             p->rollup_present & (1u << f) ? json_u64(p->rollup[f]) : json_null(), &err);
-    return finish(o, err);
+    return json_done(o, err);
 }
 
 static json_t *mem_or_null(const struct fleet_proc *p, enum vm_mem_field f) {
@@ -138,42 +119,42 @@ static json_t *proc_summary(const struct fleet_doc *d, const struct fleet_proc *
                             const char *node) {
     json_t *o = json_object();
     int err = 0;
-    put(o, "node", json_string(node), &err);
-    put(o, "pid", json_integer(p->pid), &err);
-    put(o, "ppid", json_integer(p->ppid), &err);
-    put(o, "id", doc_string(d, p->id), &err);
-    put(o, "start_time", json_time_ms(p->start_time_ms), &err);
-    put(o, "comm", doc_string(d, p->comm), &err);
-    put(o, "cmdline", doc_string(d, p->cmdline), &err);
-    put(o, "uid", p->uid >= 0 ? json_integer(p->uid) : json_null(), &err);
-    put(o, "user", doc_string(d, p->user), &err);
-    put(o, "state", doc_string(d, p->state), &err);
-    put(o, "threads", json_integer(p->threads), &err);
-    put(o, "cgroup", doc_string(d, p->cgroup), &err);
-    put(o, "unit", doc_string(d, p->unit), &err);
-    put(o, "kthread", json_boolean(p->kthread), &err);
-    put(o, "vma_count", p->vma_count >= 0 ? json_integer(p->vma_count) : json_null(), &err);
-    put(o, "memory", proc_memory(p), &err);
-    put(o, "rollup", proc_rollup(p), &err);
+    json_put(o, "node", json_string(node), &err);
+    json_put(o, "pid", json_integer(p->pid), &err);
+    json_put(o, "ppid", json_integer(p->ppid), &err);
+    json_put(o, "id", doc_string(d, p->id), &err);
+    json_put(o, "start_time", json_time_ms(p->start_time_ms), &err);
+    json_put(o, "comm", doc_string(d, p->comm), &err);
+    json_put(o, "cmdline", doc_string(d, p->cmdline), &err);
+    json_put(o, "uid", p->uid >= 0 ? json_integer(p->uid) : json_null(), &err);
+    json_put(o, "user", doc_string(d, p->user), &err);
+    json_put(o, "state", doc_string(d, p->state), &err);
+    json_put(o, "threads", json_integer(p->threads), &err);
+    json_put(o, "cgroup", doc_string(d, p->cgroup), &err);
+    json_put(o, "unit", doc_string(d, p->unit), &err);
+    json_put(o, "kthread", json_boolean(p->kthread), &err);
+    json_put(o, "vma_count", p->vma_count >= 0 ? json_integer(p->vma_count) : json_null(), &err);
+    json_put(o, "memory", proc_memory(p), &err);
+    json_put(o, "rollup", proc_rollup(p), &err);
     json_t *hw = json_object();
     int herr = 0;
-    put(hw, "vm_hwm", mem_or_null(p, VM_MEM_VM_HWM), &herr);
-    put(hw, "vm_peak", mem_or_null(p, VM_MEM_VM_PEAK), &herr);
-    put(hw, "observed_rss_max", p->has_observed ? json_u64(p->observed_rss_max) : json_null(),
+    json_put(hw, "vm_hwm", mem_or_null(p, VM_MEM_VM_HWM), &herr);
+    json_put(hw, "vm_peak", mem_or_null(p, VM_MEM_VM_PEAK), &herr);
+    json_put(hw, "observed_rss_max", p->has_observed ? json_u64(p->observed_rss_max) : json_null(),
         &herr);
-    put(hw, "observed_rss_max_at", json_time_ms(p->observed_rss_max_at_ms), &herr);
-    put(o, "hiwater", finish(hw, herr), &err);
+    json_put(hw, "observed_rss_max_at", json_time_ms(p->observed_rss_max_at_ms), &herr);
+    json_put(o, "hiwater", json_done(hw, herr), &err);
     json_t *errs = json_array();
     int eerr = 0;
     for (unsigned i = 0; i < p->nerrors; i++) {
         json_t *e = json_object();
         int xerr = 0;
-        put(e, "source", doc_string(d, p->errors[i].source), &xerr);
-        put(e, "errno", doc_string(d, p->errors[i].errnum), &xerr);
-        append(errs, finish(e, xerr), &eerr);
+        json_put(e, "source", doc_string(d, p->errors[i].source), &xerr);
+        json_put(e, "errno", doc_string(d, p->errors[i].errnum), &xerr);
+        json_push(errs, json_done(e, xerr), &eerr);
     }
-    put(o, "errors", finish(errs, eerr), &err);
-    return finish(o, err);
+    json_put(o, "errors", json_done(errs, eerr), &err);
+    return json_done(o, err);
 }
 
 struct fentry {
@@ -360,35 +341,35 @@ static json_t *merged_group(const struct fleet_view *v, enum vm_group_by by,
     json_t *o = json_object();
     int err = 0;
     const char *key = fleet_view_str(v, g->key);
-    put(o, "key", key ? json_string_nocheck(key) : json_null(), &err);
-    put(o, "processes", json_u64(g->processes), &err);
-    put(o, "rss", json_u64(g->rss), &err);
-    put(o, "vm_hwm_sum", json_u64(g->vm_hwm_sum), &err);
-    put(o, "vm_hwm_max", json_u64(g->vm_hwm_max), &err);
-    put(o, "vm_hwm_max_node",
+    json_put(o, "key", key ? json_string_nocheck(key) : json_null(), &err);
+    json_put(o, "processes", json_u64(g->processes), &err);
+    json_put(o, "rss", json_u64(g->rss), &err);
+    json_put(o, "vm_hwm_sum", json_u64(g->vm_hwm_sum), &err);
+    json_put(o, "vm_hwm_max", json_u64(g->vm_hwm_max), &err);
+    json_put(o, "vm_hwm_max_node",
         g->vm_hwm_max_peer >= 0 ? json_string(v->peers[g->vm_hwm_max_peer].url.node) : json_null(),
         &err);
-    put(o, "vm_hwm_max_pid", g->vm_hwm_max_pid > 0 ? json_integer(g->vm_hwm_max_pid) : json_null(),
+    json_put(o, "vm_hwm_max_pid", g->vm_hwm_max_pid > 0 ? json_integer(g->vm_hwm_max_pid) : json_null(),
         &err);
-    put(o, "vm_peak_max", json_u64(g->vm_peak_max), &err);
-    put(o, "exited", json_u64(g->exited), &err);
-    put(o, "exited_vm_hwm_max", json_u64(g->exited_vm_hwm_max), &err);
-    put(o, "observed_rss_peak", json_u64(g->observed_rss_peak), &err);
-    put(o, "observed_rss_peak_at", json_time_ms(g->observed_rss_peak_at_ms), &err);
+    json_put(o, "vm_peak_max", json_u64(g->vm_peak_max), &err);
+    json_put(o, "exited", json_u64(g->exited), &err);
+    json_put(o, "exited_vm_hwm_max", json_u64(g->exited_vm_hwm_max), &err);
+    json_put(o, "observed_rss_peak", json_u64(g->observed_rss_peak), &err);
+    json_put(o, "observed_rss_peak_at", json_time_ms(g->observed_rss_peak_at_ms), &err);
     json_t *per = json_array();
     int perr = 0;
     for (uint32_t i = 0; i < g->nshares; i++) {
         const struct fleet_share *s = &v->shares[by][g->first_share + i];
         json_t *e = json_object();
         int eerr = 0;
-        put(e, "node", json_string(v->peers[s->peer].url.node), &eerr);
-        put(e, "processes", json_integer(s->processes), &eerr);
-        put(e, "rss", json_u64(s->rss), &eerr);
-        put(e, "observed_rss_peak", json_u64(s->observed_rss_peak), &eerr);
-        append(per, finish(e, eerr), &perr);
+        json_put(e, "node", json_string(v->peers[s->peer].url.node), &eerr);
+        json_put(e, "processes", json_integer(s->processes), &eerr);
+        json_put(e, "rss", json_u64(s->rss), &eerr);
+        json_put(e, "observed_rss_peak", json_u64(s->observed_rss_peak), &eerr);
+        json_push(per, json_done(e, eerr), &perr);
     }
-    put(o, "per_node", finish(per, perr), &err);
-    return finish(o, err);
+    json_put(o, "per_node", json_done(per, perr), &err);
+    return json_done(o, err);
 }
 
 int render_fleet_hiwater(const struct fleet_view *v, enum vm_group_by by,
@@ -430,21 +411,21 @@ static json_t *peer_pools(const struct fleet_doc *d) {
         const struct fleet_pool *p = &d->pools[i];
         json_t *o = json_object();
         int oerr = 0;
-        put(o, "size_bytes", json_u64(p->size_bytes), &oerr);
-        put(o, "numa_node", p->numa_node < 0 ? json_null() : json_integer(p->numa_node), &oerr);
-        put(o, "total", count_or_null(p->total), &oerr);
-        put(o, "free", count_or_null(p->free), &oerr);
-        put(o, "reserved", count_or_null(p->reserved), &oerr);
-        put(o, "surplus", count_or_null(p->surplus), &oerr);
-        append(a, finish(o, oerr), &err);
+        json_put(o, "size_bytes", json_u64(p->size_bytes), &oerr);
+        json_put(o, "numa_node", p->numa_node < 0 ? json_null() : json_integer(p->numa_node), &oerr);
+        json_put(o, "total", count_or_null(p->total), &oerr);
+        json_put(o, "free", count_or_null(p->free), &oerr);
+        json_put(o, "reserved", count_or_null(p->reserved), &oerr);
+        json_put(o, "surplus", count_or_null(p->surplus), &oerr);
+        json_push(a, json_done(o, oerr), &err);
     }
-    return finish(a, err);
+    return json_done(a, err);
 }
 
 static json_t *thp_bytes(json_t *o, const uint64_t *bytes, uint32_t present, int *err) {
     static const char *const kinds[_VM_THP_MAX] = {"anon", "shmem", "file"};
     for (int k = 0; k < _VM_THP_MAX; k++)
-        put(o, kinds[k], present & (1u << k) ? json_u64(bytes[k]) : json_null(), err);
+        json_put(o, kinds[k], present & (1u << k) ? json_u64(bytes[k]) : json_null(), err);
     return o;
 }
 
@@ -458,16 +439,16 @@ json_t *render_fleet_hugepages(const struct fleet_view *v) {
         const struct fleet_doc *d = peer->docs[FLEET_DOC_HUGEPAGES];
         json_t *thp = json_object();
         int terr = 0;
-        put(thp, "enabled", doc_string(d, d->thp.enabled), &terr);
-        put(thp, "defrag", doc_string(d, d->thp.defrag), &terr);
-        put(thp, "shmem_enabled", doc_string(d, d->thp.shmem_enabled), &terr);
+        json_put(thp, "enabled", doc_string(d, d->thp.enabled), &terr);
+        json_put(thp, "defrag", doc_string(d, d->thp.defrag), &terr);
+        json_put(thp, "shmem_enabled", doc_string(d, d->thp.shmem_enabled), &terr);
         thp_bytes(thp, d->thp.bytes, d->thp.present, &terr);
         json_t *o = json_object();
         int oerr = 0;
-        put(o, "node", json_string(peer->url.node), &oerr);
-        put(o, "pools", peer_pools(d), &oerr);
-        put(o, "thp", finish(thp, terr), &oerr);
-        append(per, finish(o, oerr), &err);
+        json_put(o, "node", json_string(peer->url.node), &oerr);
+        json_put(o, "pools", peer_pools(d), &oerr);
+        json_put(o, "thp", json_done(thp, terr), &oerr);
+        json_push(per, json_done(o, oerr), &err);
     }
     json_t *pools = json_array();
     static const char *const names[4] = {"total", "free", "reserved", "surplus"};
@@ -475,24 +456,24 @@ json_t *render_fleet_hugepages(const struct fleet_view *v) {
         const struct fleet_pool_total *t = &v->pools[i];
         json_t *o = json_object();
         int oerr = 0;
-        put(o, "size_bytes", json_u64(t->size_bytes), &oerr);
+        json_put(o, "size_bytes", json_u64(t->size_bytes), &oerr);
         for (int k = 0; k < 4; k++)
-            put(o, names[k], t->present & (1u << k) ? json_u64(t->v[k]) : json_null(), &oerr);
-        append(pools, finish(o, oerr), &err);
+            json_put(o, names[k], t->present & (1u << k) ? json_u64(t->v[k]) : json_null(), &oerr);
+        json_push(pools, json_done(o, oerr), &err);
     }
     json_t *thp = json_object();
     int terr = 0;
     thp_bytes(thp, v->thp, v->thp_present, &terr);
     json_t *totals = json_object();
     int toerr = 0;
-    put(totals, "pools", pools, &toerr);
-    put(totals, "thp", finish(thp, terr), &toerr);
+    json_put(totals, "pools", pools, &toerr);
+    json_put(totals, "thp", json_done(thp, terr), &toerr);
     json_t *doc = json_object();
-    put(doc, "snapshot", fleet_snapshot_ref(v), &err);
-    put(doc, "nodes", nodes_summary(v), &err);
-    put(doc, "per_node", per, &err);
-    put(doc, "totals", finish(totals, toerr), &err);
-    return finish(doc, err);
+    json_put(doc, "snapshot", fleet_snapshot_ref(v), &err);
+    json_put(doc, "nodes", nodes_summary(v), &err);
+    json_put(doc, "per_node", per, &err);
+    json_put(doc, "totals", json_done(totals, toerr), &err);
+    return json_done(doc, err);
 }
 
 /* --- /api/v1/fleet/targets ---------------------------------------------------------------- */
@@ -504,24 +485,24 @@ json_t *render_fleet_targets(const struct fleet_view *v) {
         const struct fleet_url *u = &v->peers[i].url;
         json_t *labels = json_object(), *targets = json_array(), *o = json_object();
         int lerr = 0, oerr = 0;
-        put(labels, "vmatlas_node", json_string(u->node), &lerr);
+        json_put(labels, "vmatlas_node", json_string(u->node), &lerr);
         /* Relabeling labels of http_sd: how Prometheus reaches a peer that is not plain http
          * at the root. */
         if (u->https)
-            put(labels, "__scheme__", json_string("https"), &lerr);
+            json_put(labels, "__scheme__", json_string("https"), &lerr);
         if (u->path[0]) {
             char *mp = NULL;
             if (asprintf(&mp, "%s/metrics", u->path) < 0)
                 mp = NULL;
-            put(labels, "__metrics_path__", mp ? json_string(mp) : NULL, &lerr);
+            json_put(labels, "__metrics_path__", mp ? json_string(mp) : NULL, &lerr);
             free(mp);
         }
-        append(targets, json_string(u->node), &oerr);
-        put(o, "targets", finish(targets, oerr < 0 ? oerr : 0), &oerr);
-        put(o, "labels", finish(labels, lerr), &oerr);
-        append(a, finish(o, oerr), &err);
+        json_push(targets, json_string(u->node), &oerr);
+        json_put(o, "targets", json_done(targets, oerr < 0 ? oerr : 0), &oerr);
+        json_put(o, "labels", json_done(labels, lerr), &oerr);
+        json_push(a, json_done(o, oerr), &err);
     }
-    return finish(a, err);
+    return json_done(a, err);
 }
 
 /* --- /metrics ----------------------------------------------------------------------------- */

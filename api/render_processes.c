@@ -2,7 +2,7 @@
  * "Process detail adds", "VMA", "/api/v1/processes"), rendered from one snapshot.
  *
  * Objects are built with jansson's stealing setters. A NULL value (allocation failure) makes
- * json_object_set_new() fail; put() records that, and the builder returns NULL instead of a
+ * json_object_set_new() fail; json_put() records that, and the builder returns NULL instead of a
  * document with members silently missing. */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,25 +16,6 @@
 #include "api/utf8.h"
 
 static const struct render_opts default_opts = {0};
-
-static void put(json_t *o, const char *key, json_t *v, int *err) {
-    if (json_object_set_new_nocheck(o, key, v) < 0)
-        *err = -ENOMEM;
-}
-
-static void append(json_t *a, json_t *v, int *err) {
-    if (json_array_append_new(a, v) < 0)
-        *err = -ENOMEM;
-}
-
-/* Return o, or NULL (and drop o) when a member could not be set. */
-static json_t *finish(json_t *o, int err) {
-    if (err < 0 || !o) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
 
 static json_t *json_bool_of(bool b) {
     return b ? json_true() : json_false();
@@ -79,8 +60,8 @@ static json_t *render_memory(const struct vm_process *p) {
     json_t *o = json_object();
     int err = 0;
     for (int f = 0; f < _VM_MEM_MAX; f++)
-        put(o, vm_memory_fields[f].json, json_memory_field(p, (enum vm_mem_field)f), &err);
-    return finish(o, err);
+        json_put(o, vm_memory_fields[f].json, json_memory_field(p, (enum vm_mem_field)f), &err);
+    return json_done(o, err);
 }
 
 static json_t *render_rollup(const struct vm_process *p) {
@@ -89,23 +70,23 @@ static json_t *render_rollup(const struct vm_process *p) {
     json_t *o = json_object();
     int err = 0;
     for (int f = 0; f < _VM_ROLLUP_MAX; f++)
-        put(o, vm_rollup_fields[f].json, json_rollup_field(p, (enum vm_rollup_field)f), &err);
+        json_put(o, vm_rollup_fields[f].json, json_rollup_field(p, (enum vm_rollup_field)f), &err);
     uint64_t uss;
-    put(o, "uss", rollup_uss(p, &uss) ? json_u64(uss) : json_null(), &err);
-    return finish(o, err);
+    json_put(o, "uss", rollup_uss(p, &uss) ? json_u64(uss) : json_null(), &err);
+    return json_done(o, err);
 }
 
 static json_t *render_process_hiwater(const struct vm_process *p) {
     json_t *o = json_object();
     int err = 0;
-    put(o, "vm_hwm", json_memory_field(p, VM_MEM_VM_HWM), &err);
-    put(o, "vm_peak", json_memory_field(p, VM_MEM_VM_PEAK), &err);
+    json_put(o, "vm_hwm", json_memory_field(p, VM_MEM_VM_HWM), &err);
+    json_put(o, "vm_peak", json_memory_field(p, VM_MEM_VM_PEAK), &err);
     /* 0 is a real maximum only when the process has an RSS to observe (not a kernel thread,
      * status readable). */
     bool observed = p->observed_rss_max > 0 || vm_process_has_memory(p, VM_MEM_VM_RSS);
-    put(o, "observed_rss_max", observed ? json_u64(p->observed_rss_max) : json_null(), &err);
-    put(o, "observed_rss_max_at", json_time_ms(p->observed_rss_max_at_ms), &err);
-    return finish(o, err);
+    json_put(o, "observed_rss_max", observed ? json_u64(p->observed_rss_max) : json_null(), &err);
+    json_put(o, "observed_rss_max_at", json_time_ms(p->observed_rss_max_at_ms), &err);
+    return json_done(o, err);
 }
 
 static json_t *render_errors(const struct vm_process *p) {
@@ -117,44 +98,44 @@ static json_t *render_errors(const struct vm_process *p) {
         char buf[16];
         json_t *e = json_object();
         int eerr = 0;
-        put(e, "source", json_string_nocheck(source ? source : "unknown"), &eerr);
-        put(e, "errno", json_string_nocheck(errno_name(p->errors[i].errnum, buf, sizeof(buf))),
+        json_put(e, "source", json_string_nocheck(source ? source : "unknown"), &eerr);
+        json_put(e, "errno", json_string_nocheck(errno_name(p->errors[i].errnum, buf, sizeof(buf))),
             &eerr);
-        append(a, finish(e, eerr), &err);
+        json_push(a, json_done(e, eerr), &err);
     }
-    return finish(a, err);
+    return json_done(a, err);
 }
 
 json_t *render_snapshot_ref(const struct vm_snapshot *s) {
     json_t *o = json_object();
     int err = 0;
-    put(o, "seq", json_u64(s->seq), &err);
-    put(o, "collected_at", json_time_ms(s->collected_at_ms), &err);
-    return finish(o, err);
+    json_put(o, "seq", json_u64(s->seq), &err);
+    json_put(o, "collected_at", json_time_ms(s->collected_at_ms), &err);
+    return json_done(o, err);
 }
 
 static int put_summary(json_t *o, const struct vm_snapshot *s, const struct vm_process *p) {
     int err = 0;
     char id[32];
-    put(o, "pid", json_integer(p->pid), &err);
-    put(o, "ppid", json_integer(p->ppid), &err);
-    put(o, "id", json_string_nocheck(vm_process_id(p, id, sizeof(id))), &err);
-    put(o, "start_time", json_time_ms(p->start_time_ms), &err);
-    put(o, "comm", json_snapshot_string(s, p->comm), &err);
-    put(o, "cmdline", json_snapshot_string(s, p->cmdline), &err);
-    put(o, "uid", (p->flags & VM_PROC_UID) ? json_integer(p->uid) : json_null(), &err);
-    put(o, "user", json_snapshot_string_or_null(s, p->user), &err);
-    put(o, "state", p->state ? json_kernel_stringn(&p->state, 1) : json_null(), &err);
-    put(o, "threads", json_integer(p->threads), &err);
-    put(o, "cgroup", json_snapshot_string_or_null(s, p->cgroup), &err);
-    put(o, "unit", json_snapshot_string_or_null(s, p->unit), &err);
-    put(o, "kthread", json_bool_of(p->flags & VM_PROC_KTHREAD), &err);
-    put(o, "vma_count", (p->flags & VM_PROC_MAPS) ? json_integer(p->vma_count) : json_null(),
+    json_put(o, "pid", json_integer(p->pid), &err);
+    json_put(o, "ppid", json_integer(p->ppid), &err);
+    json_put(o, "id", json_string_nocheck(vm_process_id(p, id, sizeof(id))), &err);
+    json_put(o, "start_time", json_time_ms(p->start_time_ms), &err);
+    json_put(o, "comm", json_snapshot_string(s, p->comm), &err);
+    json_put(o, "cmdline", json_snapshot_string(s, p->cmdline), &err);
+    json_put(o, "uid", (p->flags & VM_PROC_UID) ? json_integer(p->uid) : json_null(), &err);
+    json_put(o, "user", json_snapshot_string_or_null(s, p->user), &err);
+    json_put(o, "state", p->state ? json_kernel_stringn(&p->state, 1) : json_null(), &err);
+    json_put(o, "threads", json_integer(p->threads), &err);
+    json_put(o, "cgroup", json_snapshot_string_or_null(s, p->cgroup), &err);
+    json_put(o, "unit", json_snapshot_string_or_null(s, p->unit), &err);
+    json_put(o, "kthread", json_bool_of(p->flags & VM_PROC_KTHREAD), &err);
+    json_put(o, "vma_count", (p->flags & VM_PROC_MAPS) ? json_integer(p->vma_count) : json_null(),
         &err);
-    put(o, "memory", render_memory(p), &err);
-    put(o, "rollup", render_rollup(p), &err);
-    put(o, "hiwater", render_process_hiwater(p), &err);
-    put(o, "errors", render_errors(p), &err);
+    json_put(o, "memory", render_memory(p), &err);
+    json_put(o, "rollup", render_rollup(p), &err);
+    json_put(o, "hiwater", render_process_hiwater(p), &err);
+    json_put(o, "errors", render_errors(p), &err);
     return err;
 }
 
@@ -162,7 +143,7 @@ json_t *render_process_summary(const struct vm_snapshot *s, const struct vm_proc
                                const struct render_opts *o) {
     (void)o; /* the summary holds no addresses */
     json_t *obj = json_object();
-    return finish(obj, obj ? put_summary(obj, s, p) : -ENOMEM);
+    return json_done(obj, obj ? put_summary(obj, s, p) : -ENOMEM);
 }
 
 /* VMAs the snapshot stores for p (vma_n, fewer than vma_count with VM_PROC_VMAS_CUT). */
@@ -174,19 +155,19 @@ static json_t *render_layout(const struct vm_process *p, bool redact) {
     json_t *o = json_object();
     int err = 0;
     for (int f = 0; f < _VM_LAYOUT_MAX; f++)
-        put(o, vm_layout_fields[f].json,
+        json_put(o, vm_layout_fields[f].json,
             (p->layout_present & (1u << f)) ? json_address(p->layout[f], redact) : json_null(),
             &err);
     bool layout = p->flags & VM_PROC_LAYOUT;
     /* Without a VMA (kernel threads, zombies) there is no address space to describe. */
-    put(o, "top_down", layout ? json_bool_of(p->flags & VM_PROC_TOP_DOWN) : json_null(), &err);
-    put(o, "address_bits", layout && p->address_bits ? json_integer(p->address_bits) : json_null(),
+    json_put(o, "top_down", layout ? json_bool_of(p->flags & VM_PROC_TOP_DOWN) : json_null(), &err);
+    json_put(o, "address_bits", layout && p->address_bits ? json_integer(p->address_bits) : json_null(),
         &err);
-    put(o, "lowest", layout ? json_address(p->lowest, redact) : json_null(), &err);
-    put(o, "highest", layout ? json_address(p->highest, redact) : json_null(), &err);
-    put(o, "gap_count", layout ? json_integer(p->gap_count) : json_null(), &err);
-    put(o, "largest_gap", layout ? json_u64(p->largest_gap) : json_null(), &err);
-    return finish(o, err);
+    json_put(o, "lowest", layout ? json_address(p->lowest, redact) : json_null(), &err);
+    json_put(o, "highest", layout ? json_address(p->highest, redact) : json_null(), &err);
+    json_put(o, "gap_count", layout ? json_integer(p->gap_count) : json_null(), &err);
+    json_put(o, "largest_gap", layout ? json_u64(p->largest_gap) : json_null(), &err);
+    return json_done(o, err);
 }
 
 static uint64_t sat_add(uint64_t a, uint64_t b) {
@@ -228,24 +209,24 @@ static json_t *render_kinds(const struct vm_snapshot *s, const struct vm_process
             continue;
         json_t *e = json_object();
         int eerr = 0;
-        put(e, "count", json_u64(k[i].count), &eerr);
-        put(e, "size", json_u64(k[i].size), &eerr);
-        put(e, "rss", k[i].all_smaps ? json_u64(k[i].rss) : json_null(), &eerr);
-        put(e, "pss", k[i].all_smaps ? json_u64(k[i].pss) : json_null(), &eerr);
-        put(e, "swap", k[i].all_smaps ? json_u64(k[i].swap) : json_null(), &eerr);
+        json_put(e, "count", json_u64(k[i].count), &eerr);
+        json_put(e, "size", json_u64(k[i].size), &eerr);
+        json_put(e, "rss", k[i].all_smaps ? json_u64(k[i].rss) : json_null(), &eerr);
+        json_put(e, "pss", k[i].all_smaps ? json_u64(k[i].pss) : json_null(), &eerr);
+        json_put(e, "swap", k[i].all_smaps ? json_u64(k[i].swap) : json_null(), &eerr);
         const char *name = vm_kind_name(i);
-        put(o, name ? name : "other", finish(e, eerr), &err);
+        json_put(o, name ? name : "other", json_done(e, eerr), &err);
     }
-    return finish(o, err);
+    return json_done(o, err);
 }
 
 static json_t *render_process_hugepages(const struct vm_snapshot *s, const struct vm_process *p) {
     json_t *o = json_object();
     int err = 0;
-    put(o, "hugetlb", json_memory_field(p, VM_MEM_HUGETLB), &err);
-    put(o, "anon_huge", json_rollup_field(p, VM_ROLLUP_ANON_HUGE), &err);
-    put(o, "shmem_pmd_mapped", json_rollup_field(p, VM_ROLLUP_SHMEM_PMD_MAPPED), &err);
-    put(o, "file_pmd_mapped", json_rollup_field(p, VM_ROLLUP_FILE_PMD_MAPPED), &err);
+    json_put(o, "hugetlb", json_memory_field(p, VM_MEM_HUGETLB), &err);
+    json_put(o, "anon_huge", json_rollup_field(p, VM_ROLLUP_ANON_HUGE), &err);
+    json_put(o, "shmem_pmd_mapped", json_rollup_field(p, VM_ROLLUP_SHMEM_PMD_MAPPED), &err);
+    json_put(o, "file_pmd_mapped", json_rollup_field(p, VM_ROLLUP_FILE_PMD_MAPPED), &err);
 
     /* A process total: known only when every VMA is stored and has its smaps figures. */
     bool known = (p->flags & VM_PROC_MAPS) && !(p->flags & VM_PROC_VMAS_CUT);
@@ -258,8 +239,8 @@ static json_t *render_process_hugepages(const struct vm_snapshot *s, const struc
         else if (v[i].flags & VM_VMA_THP_ELIGIBLE)
             eligible = sat_add(eligible, v[i].end >= v[i].start ? v[i].end - v[i].start : 0);
     }
-    put(o, "thp_eligible_size", known ? json_u64(eligible) : json_null(), &err);
-    return finish(o, err);
+    json_put(o, "thp_eligible_size", known ? json_u64(eligible) : json_null(), &err);
+    return json_done(o, err);
 }
 
 json_t *render_process_detail(const struct vm_snapshot *s, const struct vm_process *p,
@@ -270,13 +251,13 @@ json_t *render_process_detail(const struct vm_snapshot *s, const struct vm_proce
     if (!obj)
         return NULL;
     int err = put_summary(obj, s, p);
-    put(obj, "layout", render_layout(p, o->redact_addresses), &err);
-    put(obj, "kinds", render_kinds(s, p), &err);
-    put(obj, "hugepages", render_process_hugepages(s, p), &err);
-    put(obj, "residency", render_process_residency(s, p), &err);
-    put(obj, "smaps_collected_at", json_time_ms(p->smaps_at_ms), &err);
-    put(obj, "vmas_truncated", json_bool_of(p->flags & VM_PROC_VMAS_CUT), &err);
-    return finish(obj, err);
+    json_put(obj, "layout", render_layout(p, o->redact_addresses), &err);
+    json_put(obj, "kinds", render_kinds(s, p), &err);
+    json_put(obj, "hugepages", render_process_hugepages(s, p), &err);
+    json_put(obj, "residency", render_process_residency(s, p), &err);
+    json_put(obj, "smaps_collected_at", json_time_ms(p->smaps_at_ms), &err);
+    json_put(obj, "vmas_truncated", json_bool_of(p->flags & VM_PROC_VMAS_CUT), &err);
+    return json_done(obj, err);
 }
 
 /* "rd wr mr" -> ["rd","wr","mr"]; null when VmFlags is unknown. */
@@ -291,10 +272,10 @@ static json_t *render_vmflags(const char *flags) {
             continue;
         }
         size_t n = strcspn(c, " ");
-        append(a, json_kernel_stringn(c, n), &err);
+        json_push(a, json_kernel_stringn(c, n), &err);
         c += n;
     }
-    return finish(a, err);
+    return json_done(a, err);
 }
 
 static json_t *json_page_size(uint8_t shift) {
@@ -323,27 +304,27 @@ json_t *render_vma(const struct vm_snapshot *s, const struct vm_vma *v,
                    VM_DEV_MINOR(v->dev));
     const char *kind = vm_kind_name(v->kind);
 
-    put(obj, "start", json_address(v->start, redact), &err);
-    put(obj, "end", json_address(v->end, redact), &err);
-    put(obj, "size", json_u64(v->end >= v->start ? v->end - v->start : 0), &err);
-    put(obj, "perms", json_string_nocheck(perms), &err);
-    put(obj, "offset", json_u64(v->offset), &err);
-    put(obj, "dev", json_string_nocheck(dev), &err);
-    put(obj, "inode", json_u64(v->inode), &err);
-    put(obj, "name", json_snapshot_string_or_null(s, v->name), &err);
-    put(obj, "deleted", json_bool_of(v->flags & VM_VMA_DELETED), &err);
-    put(obj, "kind", kind ? json_string_nocheck(kind) : json_null(), &err);
-    put(obj, "flags", render_vmflags(vm_snapshot_str(s, v->vmflags)), &err);
+    json_put(obj, "start", json_address(v->start, redact), &err);
+    json_put(obj, "end", json_address(v->end, redact), &err);
+    json_put(obj, "size", json_u64(v->end >= v->start ? v->end - v->start : 0), &err);
+    json_put(obj, "perms", json_string_nocheck(perms), &err);
+    json_put(obj, "offset", json_u64(v->offset), &err);
+    json_put(obj, "dev", json_string_nocheck(dev), &err);
+    json_put(obj, "inode", json_u64(v->inode), &err);
+    json_put(obj, "name", json_snapshot_string_or_null(s, v->name), &err);
+    json_put(obj, "deleted", json_bool_of(v->flags & VM_VMA_DELETED), &err);
+    json_put(obj, "kind", kind ? json_string_nocheck(kind) : json_null(), &err);
+    json_put(obj, "flags", render_vmflags(vm_snapshot_str(s, v->vmflags)), &err);
     for (int f = 0; f < _VM_VMAF_MAX; f++)
-        put(obj, vm_vma_fields[f].json,
+        json_put(obj, vm_vma_fields[f].json,
             smaps && (v->kb_present & (1u << f)) ? json_u64(kb_bytes(v->kb[f])) : json_null(),
             &err);
-    put(obj, "kernel_page_size", json_page_size(v->kernel_page_shift), &err);
-    put(obj, "mmu_page_size", json_page_size(v->mmu_page_shift), &err);
-    put(obj, "thp_eligible", smaps ? json_bool_of(v->flags & VM_VMA_THP_ELIGIBLE) : json_null(),
+    json_put(obj, "kernel_page_size", json_page_size(v->kernel_page_shift), &err);
+    json_put(obj, "mmu_page_size", json_page_size(v->mmu_page_shift), &err);
+    json_put(obj, "thp_eligible", smaps ? json_bool_of(v->flags & VM_VMA_THP_ELIGIBLE) : json_null(),
         &err);
-    put(obj, "residency", render_vma_residency(s, v), &err);
-    return finish(obj, err);
+    json_put(obj, "residency", render_vma_residency(s, v), &err);
+    return json_done(obj, err);
 }
 
 /* --- /api/v1/processes ------------------------------------------------------------------ */

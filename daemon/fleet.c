@@ -18,6 +18,7 @@
 #include "api/fleet_view.h"
 #include "daemon/fleet.h"
 #include "daemon/log.h"
+#include "daemon/timespec.h"
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
 
@@ -255,17 +256,6 @@ static void log_changes(const struct fleet_view *old, const struct fleet_view *v
         else if (p->up && was_fetched && !was_up)
             log_msg(LOG_INFO, "fleet: peer %s is up again", p->url.node);
     }
-}
-
-static struct timespec deadline_after(const struct timespec *start, uint64_t ms) {
-    struct timespec t = *start;
-    t.tv_sec += (time_t)(ms / 1000);
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
 }
 
 static void *fleet_loop(void *arg) {

@@ -186,7 +186,7 @@ static int set_flag(bool *slot, const char *v, char *err, size_t errlen, const c
 
 static int set_redact(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                       const char *name) {
-    bool b;
+    bool b = false;
     int r = set_flag(&b, v, err, errlen, name);
     if (r == 0)
         cfg->redact_addresses = b;
@@ -226,7 +226,7 @@ static int set_tls_client_ca(struct vm_config *cfg, const char *v, char *err, si
 
 static int set_privsep(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                        const char *name) {
-    bool b;
+    bool b = false;
     int r = set_flag(&b, v, err, errlen, name);
     if (r == 0)
         cfg->privsep = b;
@@ -235,7 +235,7 @@ static int set_privsep(struct vm_config *cfg, const char *v, char *err, size_t e
 
 static int set_taskstats(struct vm_config *cfg, const char *v, char *err, size_t errlen,
                          const char *name) {
-    bool b;
+    bool b = false;
     int r = set_flag(&b, v, err, errlen, name);
     if (r == 0)
         cfg->taskstats = b;

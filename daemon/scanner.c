@@ -13,6 +13,7 @@
 
 #include "daemon/exitwatch.h"
 #include "daemon/log.h"
+#include "daemon/timespec.h"
 #include "daemon/scanner.h"
 #include "daemon/statefile.h"
 #include "vmatlas/macros.h"
@@ -132,21 +133,6 @@ int scanner_refresh(void *userdata, int32_t pid, unsigned *retry_after_s) {
     sc->refresh_busy = false;
     pthread_mutex_unlock(&sc->lock);
     return r;
-}
-
-static struct timespec deadline_after(const struct timespec *start, uint64_t ms) {
-    struct timespec t = *start;
-    t.tv_sec += (time_t)(ms / 1000);
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-static bool before(const struct timespec *a, const struct timespec *b) {
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 static void *scan_loop(void *arg) {

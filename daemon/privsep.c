@@ -233,8 +233,13 @@ static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
     pthread_cond_init(&s.done, NULL);
     int status = 1;
 
+    /* No privilege and the filter in place before any thread that speaks HTTP exists (the
+     * threads started from here on inherit the filter). */
     int r = sandbox_drop(cfg->privsep_user, err, sizeof(err));
+    if (r == 0)
+        r = sandbox_seccomp(err, sizeof(err));
     if (r < 0) {
+        credentials_free(cred);
         log_msg(LOG_ERR, "privilege separation: %s", err);
         goto out;
     }
@@ -263,15 +268,6 @@ static int server_main(const struct vm_config *cfg, pid_t collector, int sock,
     pthread_t receiver;
     if (pthread_create(&receiver, NULL, receive_loop, &s) != 0) {
         log_msg(LOG_ERR, "cannot start the receiver thread");
-        fleet_service_stop(fleet);
-        api_server_stop(s.server);
-        goto out;
-    }
-    /* Every thread is there: from here on, the filter holds for all of them. */
-    if ((r = sandbox_seccomp(err, sizeof(err))) < 0) {
-        log_msg(LOG_ERR, "privilege separation: %s", err);
-        shutdown(sock, SHUT_RDWR); /* stops the collector */
-        pthread_join(receiver, NULL);
         fleet_service_stop(fleet);
         api_server_stop(s.server);
         goto out;

@@ -9,6 +9,7 @@
  *   kernel reported at its exit.
  * - With taskstats, children that allocate and exit between two scans are in the ring too,
  *   with their exit-time peaks, though no scan saw them.
+ * - A pid reused before the next scan (arranged through ns_last_pid as root) starts afresh.
  */
 #include <errno.h>
 #include <signal.h>
@@ -269,6 +270,61 @@ int main(void) {
         g = find_group(s, VM_GROUP_COMM, flash);
         CHECK(g && g->exited == 5 && g->exited_vm_hwm_max >= 32 * MiB);
         fprintf(stderr, "live_hiwater: %d short-lived children caught by taskstats\n", found);
+    }
+
+    /* pid reuse: a process exits and its pid goes to a new one before the next scan (as root,
+     * through ns_last_pid). The new one starts afresh; the old one is in the ring. */
+    struct child x;
+    char reuse_comm[16];
+    snprintf(reuse_comm, sizeof(reuse_comm), "hwr%d", (int)getpid() % 100000);
+    CHECK_EQ_INT(child_start(&x, reuse_comm, 64 * MiB), 0);
+    CHECK_EQ_INT(child_do(&x, 'a'), 0);
+    CHECK_EQ_INT(rescan(c, &s), 0);
+    p = vm_snapshot_find(s, x.pid);
+    uint64_t x_max = p ? p->observed_rss_max : 0, x_start = p ? p->starttime : 0;
+    CHECK(x_max >= 64 * MiB);
+    CHECK(write(x.cmd, "q", 1) == 1 && waitpid(x.pid, NULL, 0) == x.pid);
+    pid_t y = -1;
+    for (int tries = 0; tries < 50 && y != x.pid; tries++) {
+        FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+        if (!f)
+            break;
+        fprintf(f, "%d", x.pid - 1);
+        if (fclose(f) != 0)
+            break;
+        if (y > 0) {
+            kill(y, SIGKILL);
+            waitpid(y, NULL, 0);
+        }
+        y = fork();
+        if (y == 0) {
+            (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+            pause();
+            _exit(0);
+        }
+    }
+    if (y == x.pid) {
+        CHECK_EQ_INT(rescan(c, &s), 0);
+        p = vm_snapshot_find(s, y);
+        CHECK(p && p->starttime != x_start);
+        CHECK(p && p->observed_rss_max < 16 * MiB && p->observed_rss_max_at_ms == s->collected_at_ms);
+        const struct vm_exited *old = NULL;
+        for (uint32_t i = 0; i < s->nexited; i++)
+            if (vm_snapshot_exited(s)[i].pid == x.pid &&
+                vm_snapshot_exited(s)[i].starttime == x_start)
+                old = &vm_snapshot_exited(s)[i];
+        CHECK(old && old->observed_rss_max == x_max);
+        fprintf(stderr, "live_hiwater: pid %d reused: new observed_rss_max %llu kB, the old "
+                        "one (%llu kB) in the ring\n",
+                (int)y, (unsigned long long)(p ? p->observed_rss_max / 1024 : 0),
+                (unsigned long long)x_max / 1024);
+    } else {
+        fprintf(stderr, "live_hiwater: pid reuse not arranged (needs root and ns_last_pid): "
+                        "that check is skipped\n");
+    }
+    if (y > 0) {
+        kill(y, SIGKILL);
+        waitpid(y, NULL, 0);
     }
 
     CHECK(write(b1.cmd, "q", 1) == 1 && write(b2.cmd, "q", 1) == 1);

@@ -68,8 +68,21 @@ for key in $(sed -n 's/^#\{0,1\}\([a-z-]*\) = .*/\1/p' "$conf"); do
         fail "packaging/vmatlasd.conf has $key, which --help does not know"
 done
 tmp=$(mktemp)
-trap 'rm -f "$tmp"' EXIT
-sed 's/^#\([a-z-]* = \)/\1/' "$conf" >"$tmp"
+stub=$(mktemp -d)
+trap 'rm -rf "$tmp" "$stub"' EXIT
+# Keys that name files (token, TLS, peers) are checked by reading them: the example paths under
+# /etc/vmatlas point at stand-ins here (a token, an empty peers file, a CA, a key and a
+# certificate made for the occasion).
+mkdir -p "$stub/tls"
+printf '%064d\n' 0 >"$stub/token"
+: >"$stub/peers"
+if command -v openssl >/dev/null; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=t \
+        -keyout "$stub/tls/key.pem" -out "$stub/tls/cert.pem" 2>/dev/null
+    cp "$stub/tls/cert.pem" "$stub/tls/clients-ca.pem"
+    cp "$stub/tls/cert.pem" "$stub/peers-ca.pem"
+fi
+sed -e 's/^#\([a-z-]* = \)/\1/' -e "s|/etc/vmatlas/|$stub/|" "$conf" >"$tmp"
 out=$("$VMATLASD" --config "$tmp" --check-config 2>&1) ||
     fail "vmatlasd --check-config on vmatlasd.conf with every key uncommented: $out"
 out=$("$VMATLASD" --config "$conf" --check-config 2>&1) ||

@@ -222,13 +222,22 @@ alive() { # PID: running (not gone, not a zombie)
     f=${f##*) }
     [[ ${f:0:1} != Z && ${f:0:1} != X ]]
 }
-cpu_ticks() { # PID -> utime+stime of the process (all its threads), in clock ticks
+cpu_ticks_one() { # PID -> utime+stime of the process (all its threads), in clock ticks
     local f
     f=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
     f=${f##*) }
     # shellcheck disable=SC2086
     set -- $f
     echo $((${12} + ${13}))
+}
+cpu_ticks() { # PID -> utime+stime of the process and its children (vmatlasd's collector
+    # process under privilege separation does the scanning), in clock ticks
+    local t kid
+    t=$(cpu_ticks_one "$1")
+    for kid in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+        t=$((t + $(cpu_ticks_one "$kid")))
+    done
+    echo "$t"
 }
 ticks_pct() { awk -v t="$1" -v hz="$CLK_TCK" -v s="$2" 'BEGIN{ if (s > 0) printf "%.1f\n", t / hz / s * 100; else print "nan" }'; }
 now_s() { date +%s.%N; }

@@ -232,6 +232,8 @@ int main(void) {
         char flash[16];
         snprintf(flash, sizeof(flash), "hwf%d", (int)getpid() % 100000);
         pid_t kids[5];
+        const struct vm_process *me = vm_snapshot_find(s, getpid());
+        uint64_t base_rss = mem(me, VM_MEM_VM_RSS);
         for (int i = 0; i < 5; i++) {
             kids[i] = fork();
             if (kids[i] == 0) {
@@ -261,7 +263,9 @@ int main(void) {
                 if (x->pid == kids[k]) {
                     found++;
                     CHECK(x->flags & VM_EXITED_UNSEEN);
-                    CHECK(x->vm_hwm >= 32 * MiB && x->vm_hwm < 48 * MiB);
+                    /* 32 MiB touched, on top of what the fork shares with this process
+                     * (much more under the sanitizers) */
+                    CHECK(x->vm_hwm >= 32 * MiB && x->vm_hwm < base_rss + 48 * MiB);
                     CHECK_STREQ(vm_snapshot_str(s, x->comm), flash);
                     CHECK_EQ_INT(x->exit_code, 3 << 8);
                 }
@@ -307,7 +311,10 @@ int main(void) {
         CHECK_EQ_INT(rescan(c, &s), 0);
         p = vm_snapshot_find(s, y);
         CHECK(p && p->starttime != x_start);
-        CHECK(p && p->observed_rss_max < 16 * MiB && p->observed_rss_max_at_ms == s->collected_at_ms);
+        /* Afresh: the new process's own RSS (what its fork shares with this one), not the
+         * old one's 64 MiB more. */
+        CHECK(p && p->observed_rss_max + 32 * MiB < x_max &&
+              p->observed_rss_max_at_ms == s->collected_at_ms);
         const struct vm_exited *old = NULL;
         for (uint32_t i = 0; i < s->nexited; i++)
             if (vm_snapshot_exited(s)[i].pid == x.pid &&

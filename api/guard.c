@@ -15,6 +15,36 @@ static bool token_equal(const char *given, size_t given_len, const char *want, s
     return diff == 0;
 }
 
+bool guard_host_valid(const char *host) {
+    size_t len = strlen(host);
+    const char *port;
+    if (len == 0 || len > 255)
+        return false;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        char v6[INET6_ADDRSTRLEN];
+        unsigned char addr[sizeof(struct in6_addr)];
+        size_t n = close ? (size_t)(close - host - 1) : 0;
+        if (!close || n == 0 || n >= sizeof(v6))
+            return false;
+        memcpy(v6, host + 1, n);
+        v6[n] = '\0';
+        if (inet_pton(AF_INET6, v6, addr) != 1)
+            return false;
+        port = close + 1;
+    } else {
+        size_t n = strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789-._~");
+        if (n == 0)
+            return false;
+        port = host + n;
+    }
+    if (*port == '\0')
+        return true;
+    size_t digits = strspn(port + 1, "0123456789");
+    return port[0] == ':' && digits <= 5 && port[1 + digits] == '\0';
+}
+
 bool guard_host_allowed(const struct api_guard *g, const char *host) {
     char name[256];
     size_t len = strlen(host);

@@ -32,6 +32,10 @@ enum guard_verdict guard_check(const struct api_guard *g, bool loopback_listener
 /* Whether a bound address is loopback (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
 bool guard_is_loopback(const struct sockaddr *sa, socklen_t len);
 
+/* Whether a Host header value is well formed (RFC 9110 7.2): a reg-name of letters, digits,
+ * '-', '.', '_' and '~', an IPv4 address or a bracketed IPv6 one, then an optional ":port". */
+bool guard_host_valid(const char *host);
+
 /* Whether a Host header value (name or IP literal, optional ":port", IPv6 in brackets) is
  * allowed by g's list, being an IP literal, or "localhost". Exposed for the fuzzer. */
 bool guard_host_allowed(const struct api_guard *g, const char *host);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -102,8 +103,12 @@ struct api_server {
 };
 
 /* Per request: created by the URI logger, which sees the raw request target. */
+/* Per request, in memory the connection owns (MHD_OPTION_NOTIFY_CONNECTION): libmicrohttpd
+ * does not always call the completion callback (a request that overflows its memory pool is
+ * dropped without it), so nothing here may depend on that call to be freed. */
 struct request {
     size_t uri_len;
+    bool bad_target; /* the raw target has %00 or an encoded '/' in its path */
     bool checked;  /* headers passed the checks; answer on the next call */
     bool answered; /* a response is queued */
     struct generation *gen;
@@ -964,6 +969,7 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
 
 struct header_size {
     size_t bytes;
+    unsigned hosts; /* Host fields */
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -971,6 +977,7 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     (void)kind;
     struct header_size *h = cls;
     h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
+    h->hosts += strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0;
     return MHD_YES;
 }
 
@@ -1032,11 +1039,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     req->answered = true;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are allowed");
+    if (req->bad_target)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST,
+                          "the request target has %%00 or an encoded '/' in its path");
     if (req->uri_len > URL_MAX)
         return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target longer than %u bytes",
                           URL_MAX);
     struct header_size hs = {0};
     (void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hs);
+    /* One Host, well formed (RFC 9112 3.2: 400 otherwise). */
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (hs.hosts > 1 || (host && !guard_host_valid(host)))
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "one well-formed Host header, please");
     if (hs.bytes > HEADERS_MAX)
         return send_error(conn, MHD_HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE,
                           "request headers larger than %u bytes", HEADERS_MAX);
@@ -1053,24 +1067,57 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     return MHD_YES;
 }
 
-static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn) {
+static void request_release(struct request *req) {
+    generation_unref(req->gen);
+    generation_unref(req->fleet_gen);
+    req->gen = req->fleet_gen = NULL;
+}
+
+/* A raw request target the decoded one would misrepresent: a NUL ("%00": the decoded string
+ * ends there, "/healthz%00.html" would be "/healthz") or an encoded '/' in the path
+ * ("/api%2Fv1%2Fnode" would route as "/api/v1/node"). */
+static bool target_bad(const char *uri) {
+    const char *q = strchr(uri, '?');
+    size_t path_len = q ? (size_t)(q - uri) : strlen(uri);
+    for (const char *p = uri; (p = strchr(p, '%')); p++) {
+        if (p[1] == '0' && p[2] == '0')
+            return true;
+        if ((size_t)(p - uri) < path_len && p[1] == '2' && (p[2] == 'f' || p[2] == 'F'))
+            return true;
+    }
+    return false;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
     (void)cls, (void)conn;
-    struct request *req = calloc(1, sizeof(*req));
-    if (req)
-        req->uri_len = strlen(uri);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct request)); /* NULL: the request is refused */
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context) {
+        request_release(*socket_context);
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *conn) {
+    (void)cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct request *req = ci ? ci->socket_context : NULL;
+    if (!req)
+        return NULL;
+    request_release(req); /* a request the completion callback never saw */
+    *req = (struct request){.uri_len = strlen(uri), .bad_target = target_bad(uri)};
     return req;
 }
 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe) {
     (void)cls, (void)conn, (void)toe;
-    struct request *req = *con_cls;
-    if (req) {
-        generation_unref(req->gen);
-        generation_unref(req->fleet_gen);
-        free(req);
-        *con_cls = NULL;
-    }
+    if (*con_cls)
+        request_release(*con_cls); /* the memory stays the connection's */
+    *con_cls = NULL;
 }
 
 /* --- lifecycle --------------------------------------------------------------------------- */
@@ -1184,15 +1231,17 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
         flags, 0, NULL, NULL, answer, l,
         MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
-        /* Each connection holds its memory pool while kept alive (MHD zeroes it between
-         * requests, so all of it stays resident): 128 x 32 KiB = 4 MiB at most. */
-        MHD_OPTION_CONNECTION_LIMIT, o->connection_limit ? o->connection_limit : 128u,
+        /* Room for a slowloris from many addresses (each holds at most 64) while a probe
+         * still gets in: 2048 connections (the daemon raises RLIMIT_NOFILE for them). Each
+         * holds a 32 KiB memory pool while open, resident once used: 64 MiB at the worst. */
+        MHD_OPTION_CONNECTION_LIMIT, o->connection_limit ? o->connection_limit : 2048u,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit ? o->per_ip_limit : 64u,
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s ? o->timeout_s : 30u,
         /* Request line (8 KiB) and headers (16 KiB) must fit. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32u << 10),
         MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
         MHD_OPTION_ARRAY, tls,
         MHD_OPTION_END);

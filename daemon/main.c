@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,6 +120,13 @@ int main(int argc, char **argv) {
         return 1;
     }
 
+    /* The HTTP server takes up to 2048 connections (and fleet mode a socket a peer): the
+     * default soft limit of 1024 descriptors is too low. The hard limit is the ceiling. */
+    struct rlimit nofile;
+    if (!cfg.once && getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     if (cfg.once)
         r = run_once(&cfg, collector);
     else if (cfg.privsep > 0 || (cfg.privsep < 0 && (geteuid() == 0 || sandbox_has_caps())))

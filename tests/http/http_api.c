@@ -2055,11 +2055,16 @@ static void check_errors(const struct daemon *d) {
     const char *no_path[] = {"/nope", "/api", "/api/v1", "/api/v2/node", "/api/v1/nodes",
                              "/api/v1/node/", "/metricsx", "/healthz/", "/readyz/x",
                              "/api/v1/processes/100/bogus", "/api/v1/processes/100/vmas/",
-                             "/api/v1/processes/100/vmas/x", "/API/V1/NODE", "/%00",
+                             "/api/v1/processes/100/vmas/x", "/API/V1/NODE",
                              "/api/v1/processes/abc/bogus", "/api/v1/hugepages/",
                              "/api/v1/processes/100/residency/", "/api/v1/hiwater/comm", NULL};
     for (size_t i = 0; no_path[i]; i++)
         expect_error(d, no_path[i], NULL, 404);
+    /* Targets whose decoded form would lie: a NUL cuts it, an encoded '/' adds a segment. */
+    const char *bad_target[] = {"/%00", "/healthz%00.html", "/api%2Fv1%2Fnode",
+                                "/api/v1/processes?comm=x%00y", NULL};
+    for (size_t i = 0; bad_target[i]; i++)
+        expect_error(d, bad_target[i], NULL, 400);
 
     /* Methods: 405 with Allow: GET, HEAD (before anything else, even on unknown paths). */
     const char *methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "BREW", "TRACE", NULL};

@@ -73,6 +73,23 @@ int main(void) {
     CHECK(guard_check(&tok, true, "/metrics", "Bearer 0123456789abcdef0123", "evil") ==
           GUARD_BAD_HOST);
 
+    /* Host syntax (RFC 9110 7.2), whatever the allow-list. */
+    static const char *const valid[] = {"localhost", "a.b-c_d~e:80", "127.0.0.1:9477", "[::1]",
+                                        "[fe80::1]:443", "x:", "node-7"};
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+        if (!guard_host_valid(valid[i])) {
+            fprintf(stderr, "host \"%s\" not valid\n", valid[i]);
+            CHECK(0);
+        }
+    static const char *const invalid[] = {"", "a b", "a,b", "user@host", "host:http", "[::1",
+                                          "[zz]:1", "host:123456", "ho\x01st", ":80", "a:1:2",
+                                          "[::1]x", "\xff"};
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
+        if (guard_host_valid(invalid[i])) {
+            fprintf(stderr, "host \"%s\" valid\n", invalid[i]);
+            CHECK(0);
+        }
+
     /* Loopback addresses. */
     struct sockaddr_in v4 = {.sin_family = AF_INET};
     struct sockaddr_in6 v6 = {.sin6_family = AF_INET6};

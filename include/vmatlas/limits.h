@@ -36,8 +36,10 @@
 #define VM_PAGEMAP_VMA_PAGES_MAX (16ull << 20)
 
 /* Fleet mode (api/fleet_*.c, daemon/fleet.c). Peers of one aggregator: all of them are fetched
- * at once, one connection each, so this also bounds the sockets the fetch round holds. */
-#define VM_FLEET_PEERS_MAX 256u
+ * at once, one connection each, so this also bounds the sockets the fetch round holds (the
+ * fleet thread raises the soft RLIMIT_NOFILE to the hard one for them). bench/fleet.sh measures
+ * 1,000 peers. */
+#define VM_FLEET_PEERS_MAX 4096u
 /* Bytes of one peer URL, and of the --peers-file. */
 #define VM_FLEET_URL_MAX 2048u
 #define VM_FLEET_PEERS_FILE_MAX (1u << 20)

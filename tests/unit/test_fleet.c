@@ -944,7 +944,54 @@ static void test_oom(void) {
         fleet_doc_unref(docs[k]);
 }
 
+/* The processes asked of each peer: VM_FLEET_PROCS_TOTAL shared out, between the minimum and
+ * the options' limit, following the peers list. */
+static void test_procs_budget(void) {
+    static const struct {
+        size_t npeers;
+        uint32_t opt, want;
+    } cases[] = {
+        {0, 0, VM_FLEET_PROCS_PER_PEER},
+        {10, 0, VM_FLEET_PROCS_PER_PEER},
+        {100, 0, VM_FLEET_PROCS_TOTAL / 100 < VM_FLEET_PROCS_PER_PEER ? VM_FLEET_PROCS_TOTAL / 100
+                                                                      : VM_FLEET_PROCS_PER_PEER},
+        {1000, 0, VM_FLEET_PROCS_TOTAL / 1000},
+        {VM_FLEET_PEERS_MAX, 0,
+         VM_FLEET_PROCS_TOTAL / VM_FLEET_PEERS_MAX > VM_FLEET_PROCS_PER_PEER_MIN
+             ? VM_FLEET_PROCS_TOTAL / VM_FLEET_PEERS_MAX
+             : VM_FLEET_PROCS_PER_PEER_MIN},
+        {1000, 50, 50},
+        {VM_FLEET_PEERS_MAX, 5, 5},
+    };
+    struct fleet_url *urls = calloc(VM_FLEET_PEERS_MAX, sizeof(*urls));
+    for (size_t i = 0; urls && i < VM_FLEET_PEERS_MAX; i++) {
+        char u[64];
+        size_t n = 0;
+        struct fleet_url *one = NULL;
+        snprintf(u, sizeof(u), "http://10.%zu.%zu.1:9477", i / 256, i % 256);
+        char err[256];
+        CHECK_EQ_INT(fleet_urls_parse(u, strlen(u), "t", &one, &n, err, sizeof(err)), 0);
+        CHECK_EQ_U64(n, 1);
+        urls[i] = one[0];
+        free(one);
+    }
+    for (size_t k = 0; urls && k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct fleet_client_options o = {.procs_limit = cases[k].opt};
+        struct fleet_client *c = NULL;
+        CHECK_EQ_INT(fleet_client_new(&o, &c), 0);
+        if (!c)
+            continue;
+        CHECK_EQ_INT(fleet_client_set_peers(c, urls, cases[k].npeers), 0);
+        CHECK_EQ_U64(fleet_client_procs_limit(c), cases[k].want);
+        c = fleet_client_free(c);
+    }
+    for (size_t i = 0; urls && i < VM_FLEET_PEERS_MAX; i++)
+        fleet_url_done(&urls[i]);
+    free(urls);
+}
+
 int main(void) {
+    test_procs_budget();
     test_urls();
     test_lists();
     test_times();

@@ -42,8 +42,8 @@ struct fleet_client {
     struct peer *peers;
     size_t npeers;
     uint64_t timeout_ms, body_max;
-    uint32_t procs_limit_max; /* processes asked of a peer at most (the options') */
-    uint32_t procs_limit;     /* asked of each peer now: the fleet-wide budget shared out */
+    uint32_t procs_limit_max;      /* processes asked of a peer at most (the options') */
+    uint32_t procs_limit;          /* asked of each peer now: the fleet-wide budget shared out */
     char *ca, *token, *user_agent; /* ca: PEM text, or NULL */
     char *cert, *key; /* PEM texts of the client certificate, or NULL */
     int cancelled; /* atomic */

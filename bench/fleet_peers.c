@@ -300,8 +300,8 @@ int main(int argc, char **argv) {
             return 2;
     }
     struct in_addr a0;
-    if (!first || inet_pton(AF_INET, first, &a0) != 1 || npeers == 0 || port == 0 ||
-        port > 65535 || optind == argc) {
+    if (!first || inet_pton(AF_INET, first, &a0) != 1 || npeers == 0 || port == 0 || port > 65535 ||
+        optind == argc) {
         fprintf(stderr, "usage: fleet_peers -a FIRST_ADDR -n N -p PORT [-c SECONDS] [-o URLS_FILE] "
                         "PATH=FILE[,FILE...]...\n");
         return 2;
@@ -314,7 +314,8 @@ int main(int argc, char **argv) {
         struct doc *d = &docs[ndocs++];
         d->path = argv[i];
         d->per_peer_node = strcmp(d->path, "/api/v1/node") == 0;
-        for (char *f = strtok(eq + 1, ","); f && d->nvariants < MAX_VARIANTS; f = strtok(NULL, ",")) {
+        for (char *f = strtok(eq + 1, ","); f && d->nvariants < MAX_VARIANTS;
+             f = strtok(NULL, ",")) {
             struct body *b = &d->v[d->nvariants++];
             b->plain = read_file(f, &b->plain_len);
             b->plain = realloc(b->plain, b->plain_len + 1);
@@ -358,8 +359,8 @@ int main(int argc, char **argv) {
             die("socket");
         int one = 1;
         (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                                 .sin_addr.s_addr = htonl(a)};
+        struct sockaddr_in sa = {
+            .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(a)};
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
             char what[64];
             (void)snprintf(what, sizeof(what), "bind/listen %s:%u", inet_ntoa(sa.sin_addr), port);

@@ -953,8 +953,9 @@ static void test_procs_budget(void) {
     } cases[] = {
         {0, 0, VM_FLEET_PROCS_PER_PEER},
         {10, 0, VM_FLEET_PROCS_PER_PEER},
-        {100, 0, VM_FLEET_PROCS_TOTAL / 100 < VM_FLEET_PROCS_PER_PEER ? VM_FLEET_PROCS_TOTAL / 100
-                                                                      : VM_FLEET_PROCS_PER_PEER},
+        {100, 0,
+         VM_FLEET_PROCS_TOTAL / 100 < VM_FLEET_PROCS_PER_PEER ? VM_FLEET_PROCS_TOTAL / 100
+                                                              : VM_FLEET_PROCS_PER_PEER},
         {1000, 0, VM_FLEET_PROCS_TOTAL / 1000},
         {VM_FLEET_PEERS_MAX, 0,
          VM_FLEET_PROCS_TOTAL / VM_FLEET_PEERS_MAX > VM_FLEET_PROCS_PER_PEER_MIN

@@ -14,6 +14,8 @@
 #include "vmatlas/macros.h"
 
 #define POLL_SLICE_MS 1000 /* curl_multi_poll() waits at most this long between checks */
+#define BODY_BUF_FIRST 16384u /* a body buffer's first size; it doubles up to the cap */
+#define BODY_BUF_KEEP BODY_BUF_FIRST
 
 struct peer {
     struct fleet_url url;
@@ -40,7 +42,8 @@ struct fleet_client {
     struct peer *peers;
     size_t npeers;
     uint64_t timeout_ms, body_max;
-    uint32_t procs_limit;
+    uint32_t procs_limit_max;      /* processes asked of a peer at most (the options') */
+    uint32_t procs_limit;          /* asked of each peer now: the fleet-wide budget shared out */
     char *ca, *token, *user_agent; /* ca: PEM text, or NULL */
     char *cert, *key; /* PEM texts of the client certificate, or NULL */
     int cancelled; /* atomic */
@@ -77,7 +80,7 @@ static size_t write_body(char *data, size_t size, size_t nmemb, void *userdata) 
     }
     if (p->len + n + 1 > p->cap) {
         /* Double, but never past the cap: a body at the cap holds cap bytes, not twice that. */
-        size_t cap = p->cap ? p->cap : 16384;
+        size_t cap = p->cap ? p->cap : BODY_BUF_FIRST;
         while (cap < p->len + n + 1)
             cap *= 2;
         if (cap > b->max + 1)
@@ -130,6 +133,31 @@ static size_t on_header(char *line, size_t size, size_t nmemb, void *userdata) {
 }
 
 /* --- peers -------------------------------------------------------------------------------- */
+
+/* The processes asked of each peer: VM_FLEET_PROCS_TOTAL shared out over the peers, at most the
+ * options' limit and at least VM_FLEET_PROCS_PER_PEER_MIN. Parsing the processes documents is
+ * most of a round's CPU and their copies most of the aggregator's memory, both linear in the
+ * processes fetched: with 1,000 peers of 1,000 processes each, a round could not be parsed
+ * within the peer timeout nor held in 256 MiB (bench/fleet.sh). When the limit changes, the
+ * processes documents kept are forgotten: one fetched for another limit is not reused by a 304.
+ */
+static void update_procs_limit(struct fleet_client *c) {
+    uint32_t limit = c->procs_limit_max;
+    if (c->npeers > 0 && VM_FLEET_PROCS_TOTAL / c->npeers < limit)
+        limit = (uint32_t)(VM_FLEET_PROCS_TOTAL / c->npeers);
+    if (limit < VM_FLEET_PROCS_PER_PEER_MIN)
+        limit = VM_FLEET_PROCS_PER_PEER_MIN < c->procs_limit_max ? VM_FLEET_PROCS_PER_PEER_MIN
+                                                                 : c->procs_limit_max;
+    if (limit == c->procs_limit)
+        return;
+    c->procs_limit = limit;
+    for (size_t i = 0; i < c->npeers; i++) {
+        struct peer *p = &c->peers[i];
+        free(p->etag[FLEET_DOC_PROCESSES]);
+        p->etag[FLEET_DOC_PROCESSES] = NULL;
+        p->last[FLEET_DOC_PROCESSES] = fleet_doc_unref(p->last[FLEET_DOC_PROCESSES]);
+    }
+}
 
 static void peer_done(struct peer *p) {
     if (p->easy)
@@ -195,6 +223,7 @@ int fleet_client_set_peers(struct fleet_client *c, const struct fleet_url *urls,
     free(moved);
     c->peers = np;
     c->npeers = n;
+    update_procs_limit(c);
     /* Every peer's connection stays in the cache between rounds. */
     (void)curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)(n + 4));
     return 0;
@@ -202,6 +231,10 @@ int fleet_client_set_peers(struct fleet_client *c, const struct fleet_url *urls,
 
 size_t fleet_client_peers(const struct fleet_client *c) {
     return c->npeers;
+}
+
+uint32_t fleet_client_procs_limit(const struct fleet_client *c) {
+    return c->procs_limit;
 }
 
 /* --- lifecycle ---------------------------------------------------------------------------- */
@@ -235,7 +268,8 @@ int fleet_client_set_options(struct fleet_client *c, const struct fleet_client_o
     c->ca = ca, c->token = tok, c->user_agent = ua, c->cert = cert, c->key = key;
     c->timeout_ms = o->timeout_ms ? o->timeout_ms : VM_FLEET_TIMEOUT_DEFAULT_MS;
     c->body_max = o->body_max ? o->body_max : VM_FLEET_BODY_MAX;
-    c->procs_limit = o->procs_limit ? o->procs_limit : VM_FLEET_PROCS_PER_PEER;
+    c->procs_limit_max = o->procs_limit ? o->procs_limit : VM_FLEET_PROCS_PER_PEER;
+    update_procs_limit(c);
     return 0;
 }
 
@@ -476,8 +510,10 @@ static void finish_doc(struct round_ctx *rc, struct peer *p, CURLcode result) {
         r->latency_us = (mono_ns() - rc->start_ns) / 1000;
     }
 out:
-    /* The body is parsed (or refused): a large buffer is not kept for the next document. */
-    if (p->cap > (1u << 20)) {
+    /* The body is parsed (or refused): only a first-size buffer is kept for the next document.
+     * Keeping every peer's largest (the processes document, ~130 KiB a host) cost a fleet of
+     * 1,000 peers 135 MiB of RSS between rounds (bench/fleet.sh). */
+    if (p->cap > BODY_BUF_KEEP) {
         free(p->buf);
         p->buf = NULL;
         p->cap = 0;

@@ -26,7 +26,10 @@ struct fleet_client;
 struct fleet_client_options {
     uint64_t timeout_ms;      /* per peer and round: connect and every transfer */
     uint64_t body_max;        /* decoded bytes per peer and round; 0: VM_FLEET_BODY_MAX */
-    uint32_t procs_limit;     /* processes asked of each peer; 0: VM_FLEET_PROCS_PER_PEER */
+    /* Processes asked of each peer at most; 0: VM_FLEET_PROCS_PER_PEER. Each peer is asked for
+     * VM_FLEET_PROCS_TOTAL / peers of them when that is fewer (but at least
+     * VM_FLEET_PROCS_PER_PEER_MIN): a large fleet keeps every node's top processes. */
+    uint32_t procs_limit;
     const char *ca_pem;       /* CA bundle (PEM text) for https peers; NULL: the system's */
     const char *bearer_token; /* sent as "Authorization: Bearer ..."; NULL: none */
     /* A client certificate for https peers that ask for one (PEM texts, kept in memory: the
@@ -63,6 +66,8 @@ int fleet_client_set_options(struct fleet_client *c, const struct fleet_client_o
  * ETags and its last documents. 0 or -ENOMEM (the old list stays). */
 int fleet_client_set_peers(struct fleet_client *c, const struct fleet_url *peers, size_t n);
 size_t fleet_client_peers(const struct fleet_client *c);
+/* The processes asked of each peer now (see fleet_client_options.procs_limit). */
+uint32_t fleet_client_procs_limit(const struct fleet_client *c);
 
 /* Fetch every peer once; blocks for at most the timeout (plus the time to parse what
  * arrived). Returns 0 and the round in *ret (free it with fleet_round_free), or -ENOMEM. */

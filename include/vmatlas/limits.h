@@ -36,16 +36,23 @@
 #define VM_PAGEMAP_VMA_PAGES_MAX (16ull << 20)
 
 /* Fleet mode (api/fleet_*.c, daemon/fleet.c). Peers of one aggregator: all of them are fetched
- * at once, one connection each, so this also bounds the sockets the fetch round holds. */
-#define VM_FLEET_PEERS_MAX 256u
+ * at once, one connection each, so this also bounds the sockets the fetch round holds (the
+ * fleet thread raises the soft RLIMIT_NOFILE to the hard one for them). bench/fleet.sh measures
+ * 1,000 peers. */
+#define VM_FLEET_PEERS_MAX 4096u
 /* Bytes of one peer URL, and of the --peers-file. */
 #define VM_FLEET_URL_MAX 2048u
 #define VM_FLEET_PEERS_FILE_MAX (1u << 20)
 /* Decoded body bytes one peer may send in one round, all its documents together (a gzip bomb
  * is counted after decoding); past it the transfer is aborted and the peer is down. */
 #define VM_FLEET_BODY_MAX (64ull << 20)
-/* Processes fetched from each peer: its top N by RSS (kernel threads included). */
+/* Processes fetched from each peer: its top N by RSS (kernel threads included), N at most
+ * VM_FLEET_PROCS_PER_PEER, and fleet-wide at most VM_FLEET_PROCS_TOTAL shared out evenly (so
+ * 1,000 peers send their top 100), but never fewer than VM_FLEET_PROCS_PER_PEER_MIN each. Parsed,
+ * a process costs ~600 bytes, held twice while a round replaces the last one's documents. */
 #define VM_FLEET_PROCS_PER_PEER 1000u
+#define VM_FLEET_PROCS_TOTAL 100000u
+#define VM_FLEET_PROCS_PER_PEER_MIN 20u
 /* Structural JSON tokens ('{' '[' ',' ':') a peer document may hold before it is parsed:
  * bounds the memory of the parsed tree, whatever the body size. Per process, and for the
  * other documents. Nesting deeper than VM_FLEET_JSON_DEPTH_MAX is refused before parsing. */

@@ -976,7 +976,7 @@ static void check_process_vs_kernel(const struct vm_snapshot *s, const struct vm
         const struct vm_vma *v = &vv[i];
         const struct live_vma *b = &k2->sm.v[i];
         const struct live_vma *a = i < k1->sm.n ? &k1->sm.v[i] : b;
-        char vctx[256], q[256];
+        char vctx[512], q[256]; /* ctx (up to 245 bytes) + the quoted name */
         snprintf(vctx, sizeof(vctx), "%s VMA %zu %" PRIx64 "-%" PRIx64 " %s", ctx, i, b->start,
                  b->end, b->name ? live_quote(b->name, strlen(b->name), q, sizeof(q)) : "");
         int before = test_failures;

@@ -745,11 +745,12 @@ static void test_pending_and_paths(void) {
     CHECK(fleet_doc_path(_FLEET_DOC_MAX, 0, buf, sizeof(buf)) == NULL);
 }
 
-/* A large fleet: VM_FLEET_PEERS_MAX peers, each with VM_FLEET_PROCS_PER_PEER processes and 2,000
+/* A large fleet: 1,000 peers (bench/fleet.sh's size; VM_FLEET_PEERS_MAX would make this test
+ * take minutes), each with VM_FLEET_PROCS_PER_PEER processes and 2,000
  * groups per way of grouping (the documents are shared: the merge takes references, as it does
  * from the client). Prints the time of the merge and of the renders. */
 static void test_scale(void) {
-    const size_t npeers = VM_FLEET_PEERS_MAX, nprocs = VM_FLEET_PROCS_PER_PEER, ngroups = 2000;
+    const size_t npeers = 1000, nprocs = VM_FLEET_PROCS_PER_PEER, ngroups = 2000;
     struct fleet_doc *node = node_doc();
     json_t *a = json_array();
     for (size_t i = 0; i < nprocs; i++) {
@@ -943,7 +944,55 @@ static void test_oom(void) {
         fleet_doc_unref(docs[k]);
 }
 
+/* The processes asked of each peer: VM_FLEET_PROCS_TOTAL shared out, between the minimum and
+ * the options' limit, following the peers list. */
+static void test_procs_budget(void) {
+    static const struct {
+        size_t npeers;
+        uint32_t opt, want;
+    } cases[] = {
+        {0, 0, VM_FLEET_PROCS_PER_PEER},
+        {10, 0, VM_FLEET_PROCS_PER_PEER},
+        {100, 0,
+         VM_FLEET_PROCS_TOTAL / 100 < VM_FLEET_PROCS_PER_PEER ? VM_FLEET_PROCS_TOTAL / 100
+                                                              : VM_FLEET_PROCS_PER_PEER},
+        {1000, 0, VM_FLEET_PROCS_TOTAL / 1000},
+        {VM_FLEET_PEERS_MAX, 0,
+         VM_FLEET_PROCS_TOTAL / VM_FLEET_PEERS_MAX > VM_FLEET_PROCS_PER_PEER_MIN
+             ? VM_FLEET_PROCS_TOTAL / VM_FLEET_PEERS_MAX
+             : VM_FLEET_PROCS_PER_PEER_MIN},
+        {1000, 50, 50},
+        {VM_FLEET_PEERS_MAX, 5, 5},
+    };
+    struct fleet_url *urls = calloc(VM_FLEET_PEERS_MAX, sizeof(*urls));
+    for (size_t i = 0; urls && i < VM_FLEET_PEERS_MAX; i++) {
+        char u[64];
+        size_t n = 0;
+        struct fleet_url *one = NULL;
+        snprintf(u, sizeof(u), "http://10.%zu.%zu.1:9477", i / 256, i % 256);
+        char err[256];
+        CHECK_EQ_INT(fleet_urls_parse(u, strlen(u), "t", &one, &n, err, sizeof(err)), 0);
+        CHECK_EQ_U64(n, 1);
+        urls[i] = one[0];
+        free(one);
+    }
+    for (size_t k = 0; urls && k < sizeof(cases) / sizeof(cases[0]); k++) {
+        struct fleet_client_options o = {.procs_limit = cases[k].opt};
+        struct fleet_client *c = NULL;
+        CHECK_EQ_INT(fleet_client_new(&o, &c), 0);
+        if (!c)
+            continue;
+        CHECK_EQ_INT(fleet_client_set_peers(c, urls, cases[k].npeers), 0);
+        CHECK_EQ_U64(fleet_client_procs_limit(c), cases[k].want);
+        c = fleet_client_free(c);
+    }
+    for (size_t i = 0; urls && i < VM_FLEET_PEERS_MAX; i++)
+        fleet_url_done(&urls[i]);
+    free(urls);
+}
+
 int main(void) {
+    test_procs_budget();
     test_urls();
     test_lists();
     test_times();

@@ -750,7 +750,8 @@ static void test_pending_and_paths(void) {
  * groups per way of grouping (the documents are shared: the merge takes references, as it does
  * from the client). Prints the time of the merge and of the renders. */
 static void test_scale(void) {
-    const size_t npeers = 1000, nprocs = VM_FLEET_PROCS_PER_PEER, ngroups = 2000;
+    /* 256 peers keep this test short under the sanitizers; bench/fleet.sh measures 1,000. */
+    const size_t npeers = 256, nprocs = VM_FLEET_PROCS_PER_PEER, ngroups = 2000;
     struct fleet_doc *node = node_doc();
     json_t *a = json_array();
     for (size_t i = 0; i < nprocs; i++) {

@@ -87,18 +87,6 @@ struct report {
 /* ------------------------------------------------------------------------------------------ */
 /* The child                                                                                  */
 
-static void touch_w(void *p, size_t len, size_t step) {
-    for (size_t o = 0; o < len; o += step)
-        ((volatile char *)p)[o] = 1;
-}
-
-static void touch_r(const void *p, size_t len, size_t step) {
-    unsigned sum = 0;
-    for (size_t o = 0; o < len; o += step)
-        sum += ((const volatile unsigned char *)p)[o];
-    (void)sum;
-}
-
 static void *map_at(uintptr_t addr, size_t len, int prot, int flags, int fd) {
     void *p = mmap((void *)addr, len, prot, flags | MAP_FIXED_NOREPLACE, fd, 0);
     if (p != MAP_FAILED && (uintptr_t)p != addr) { /* a kernel without NOREPLACE: only a hint */

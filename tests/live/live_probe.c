@@ -100,18 +100,6 @@ struct probe_report {
         return;                                                                                    \
     } while (0)
 
-static void touch_w(void *p, size_t len, size_t step) {
-    for (size_t o = 0; o < len; o += step)
-        ((volatile char *)p)[o] = 1;
-}
-
-static void touch_r(const void *p, size_t len, size_t step) {
-    unsigned sum = 0;
-    for (size_t o = 0; o < len; o += step)
-        sum += ((const volatile unsigned char *)p)[o];
-    (void)sum;
-}
-
 static void *map_at(uintptr_t addr, size_t len, int prot, int flags, int fd, off_t off) {
     void *p = mmap((void *)addr, len, prot, flags | MAP_FIXED_NOREPLACE, fd, off);
     if (p != MAP_FAILED && (uintptr_t)p != addr) { /* a kernel without NOREPLACE: only a hint */

@@ -445,6 +445,20 @@ LIVE_UNUSED static const char *live_quote(const char *s, size_t len, char *buf, 
     return buf;
 }
 
+/* Write (touch_w) or read (touch_r) one byte every step bytes of [p, p + len): fault the
+ * pages in, or read them without changing them. */
+static inline void touch_w(void *p, size_t len, size_t step) {
+    for (size_t o = 0; o < len; o += step)
+        ((volatile char *)p)[o] = 1;
+}
+
+static inline void touch_r(const void *p, size_t len, size_t step) {
+    unsigned sum = 0;
+    for (size_t o = 0; o < len; o += step)
+        sum += ((const volatile unsigned char *)p)[o];
+    (void)sum;
+}
+
 /* HugePages_Free of /proc/meminfo (default-size pool), or -1. */
 static inline long live_hugepages_free(void) {
     char *b = live_slurp("/proc/meminfo", NULL);

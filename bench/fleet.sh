@@ -44,6 +44,8 @@ fi
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/.." && pwd))
+# shellcheck source=bench/lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
 PEER_COUNTS=${PEER_COUNTS:-"100 256 1000"}
 MODES=${MODES:-"changed unchanged"}
@@ -80,23 +82,7 @@ T_RSS_KB=262144         # ... with the aggregator under 256 MiB RSS
 
 # ---- build ----------------------------------------------------------------------------------
 mkdir -p "$BIN"
-if [[ -n ${VMATLASD:-} ]]; then
-    [[ -x $VMATLASD ]] || die "VMATLASD=$VMATLASD is not an executable file"
-    VMATLASD=$(cd "$(dirname "$VMATLASD")" && pwd)/$(basename "$VMATLASD")
-    note "daemon: $VMATLASD (given)"
-else
-    note "building vmatlasd (Release) in $BUILD_DIR ..."
-    if ! cmake -S "$REPO" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DVMATLAS_TESTS=OFF \
-            >"$BIN/fleet-cmake.log" 2>&1; then
-        cat "$BIN/fleet-cmake.log" >&2
-        die "cmake configure failed (log: $BIN/fleet-cmake.log)"
-    fi
-    if ! cmake --build "$BUILD_DIR" --target vmatlasd -j2 >"$BIN/fleet-build.log" 2>&1; then
-        tail -n 40 "$BIN/fleet-build.log" >&2
-        die "building vmatlasd failed (log: $BIN/fleet-build.log)"
-    fi
-    VMATLASD=$BUILD_DIR/vmatlasd
-fi
+bench_build_daemon
 "$CC" -O2 -std=gnu17 -Wall -Wextra -o "$BIN/fleet_peers" "$SCRIPT_DIR/fleet_peers.c" -lz \
     >"$BIN/fleet_peers-build.log" 2>&1 || { cat "$BIN/fleet_peers-build.log" >&2; die "building fleet_peers failed (zlib1g-dev?)"; }
 

@@ -101,26 +101,7 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # ---- build ----------------------------------------------------------------------------------
 mkdir -p "$BIN"
-if [[ -n ${VMATLASD:-} ]]; then
-    [[ -x $VMATLASD ]] || die "VMATLASD=$VMATLASD is not an executable file"
-    VMATLASD=$(cd "$(dirname "$VMATLASD")" && pwd)/$(basename "$VMATLASD")
-    note "daemon: $VMATLASD (given)"
-else
-    note "building vmatlasd (Release) in $BUILD_DIR ..."
-    gen=()
-    command -v ninja >/dev/null 2>&1 && [[ ! -f $BUILD_DIR/Makefile ]] && gen=(-G Ninja)
-    if ! cmake -S "$REPO" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-            -DVMATLAS_TESTS=OFF >"$BIN/http-cmake.log" 2>&1; then
-        cat "$BIN/http-cmake.log" >&2
-        die "cmake configure failed (log: $BIN/http-cmake.log)"
-    fi
-    if ! cmake --build "$BUILD_DIR" --target vmatlasd >"$BIN/http-build.log" 2>&1; then
-        tail -n 40 "$BIN/http-build.log" >&2
-        die "building vmatlasd failed (log: $BIN/http-build.log)"
-    fi
-    VMATLASD=$BUILD_DIR/vmatlasd
-    note "daemon: $VMATLASD (Release)"
-fi
+bench_build_daemon
 "$CC" -O2 -Wall -o "$BIN/workload" "$BENCH_SRC/workload.c" || die "cannot build workload"
 
 # ---- clean-up -------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ bench_install() {
     done
 }
 
-# Sets VMATLASD: the given binary, or a Release build in BUILD_DIR (like run.sh and http.sh).
+# Sets VMATLASD: the given binary, or a Release build in BUILD_DIR (logs in BIN).
 bench_build_daemon() {
     if [[ -n ${VMATLASD:-} ]]; then
         [[ -x $VMATLASD ]] || die "VMATLASD=$VMATLASD is not an executable file"
@@ -131,10 +131,12 @@ bench_build_daemon() {
     note "building vmatlasd (Release) in $BUILD_DIR ..."
     local gen=()
     command -v ninja >/dev/null 2>&1 && [[ ! -f $BUILD_DIR/Makefile ]] && gen=(-G Ninja)
+    mkdir -p "$BIN"
     cmake -S "$REPO" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DVMATLAS_TESTS=OFF \
-        >"$BIN/load-cmake.log" 2>&1 || { cat "$BIN/load-cmake.log" >&2; die "cmake configure failed"; }
-    cmake --build "$BUILD_DIR" -j"${BUILD_JOBS:-2}" --target vmatlasd >"$BIN/load-build.log" 2>&1 ||
-        { tail -n 40 "$BIN/load-build.log" >&2; die "building vmatlasd failed"; }
+        >"$BIN/vmatlasd-cmake.log" 2>&1 ||
+        { cat "$BIN/vmatlasd-cmake.log" >&2; die "cmake configure failed (log: $BIN/vmatlasd-cmake.log)"; }
+    cmake --build "$BUILD_DIR" -j"${BUILD_JOBS:-2}" --target vmatlasd >"$BIN/vmatlasd-build.log" 2>&1 ||
+        { tail -n 40 "$BIN/vmatlasd-build.log" >&2; die "building vmatlasd failed (log: $BIN/vmatlasd-build.log)"; }
     VMATLASD=$BUILD_DIR/vmatlasd
     note "daemon: $VMATLASD (Release)"
 }

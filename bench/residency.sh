@@ -129,26 +129,7 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # ---- build ----------------------------------------------------------------------------------
 mkdir -p "$BIN"
-if [[ -n ${VMATLASD:-} ]]; then
-    [[ -x $VMATLASD ]] || die "VMATLASD=$VMATLASD is not an executable file"
-    VMATLASD=$(cd "$(dirname "$VMATLASD")" && pwd)/$(basename "$VMATLASD")
-    note "daemon: $VMATLASD (given)"
-else
-    note "building vmatlasd (Release) in $BUILD_DIR ..."
-    gen=()
-    command -v ninja >/dev/null 2>&1 && [[ ! -f $BUILD_DIR/Makefile ]] && gen=(-G Ninja)
-    if ! cmake -S "$REPO" -B "$BUILD_DIR" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-            -DVMATLAS_TESTS=OFF >"$BIN/residency-cmake.log" 2>&1; then
-        cat "$BIN/residency-cmake.log" >&2
-        die "cmake configure failed (log: $BIN/residency-cmake.log)"
-    fi
-    if ! cmake --build "$BUILD_DIR" --target vmatlasd >"$BIN/residency-build.log" 2>&1; then
-        tail -n 40 "$BIN/residency-build.log" >&2
-        die "building vmatlasd failed (log: $BIN/residency-build.log)"
-    fi
-    VMATLASD=$BUILD_DIR/vmatlasd
-    note "daemon: $VMATLASD (Release)"
-fi
+bench_build_daemon
 "$CC" -O2 -Wall -o "$BIN/workload" "$BENCH_SRC/workload.c" || die "cannot build workload"
 "$CC" -O2 -Wall -o "$BIN/floor" "$BENCH_SRC/floor.c" || die "cannot build floor"
 "$CC" -O2 -Wall -Wextra -Werror -o "$BIN/cpu_of" "$SCRIPT_DIR/cpu_of.c" || die "cannot build cpu_of"
@@ -232,9 +213,10 @@ cpu_ticks_one() { # PID -> utime+stime of the process (all its threads), in cloc
 }
 cpu_ticks() { # PID -> utime+stime of the process and its children (vmatlasd's collector
     # process under privilege separation does the scanning), in clock ticks
-    local t kid
+    local t kid kids=()
     t=$(cpu_ticks_one "$1")
-    for kid in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+    read -ra kids <"/proc/$1/task/$1/children" 2>/dev/null || true
+    for kid in "${kids[@]}"; do
         t=$((t + $(cpu_ticks_one "$kid")))
     done
     echo "$t"

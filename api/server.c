@@ -28,9 +28,11 @@
 #include "api/dashboard.h"
 #include "api/guard.h"
 #include "api/fleet_view.h"
+#include "api/gate.h"
 #include "api/gzip.h"
 #include "api/json.h"
 #include "api/render.h"
+#include "api/reqhead.h"
 #include "api/server.h"
 #include "api/tls.h"
 #include "api/utf8.h"
@@ -39,6 +41,13 @@
 
 #define URL_MAX 8192u               /* request target, query included (else 414) */
 #define HEADERS_MAX 16384u          /* all header names and values (else 431) */
+/* One request head at the gate: what libmicrohttpd's 32 KiB connection pool holds with room
+ * for its bookkeeping (a 17 KiB head overflows it, and it answers with its own HTML page). */
+#define HEAD_MAX 16384u
+#define REQUEST_LINE_MAX (URL_MAX + 64u) /* a request line at the gate: the target, method, version */
+/* Query parameters at the gate: libmicrohttpd 0.9.75 stores each in its pool and, from about
+ * 550, runs out of it and drops the request without an answer. The API takes a handful. */
+#define PARAMS_MAX 256u
 #define QUERY_PARAMS_MAX 32u
 #define CACHE_ENTRIES_MAX 64u
 #define CACHE_BYTES_MAX (16u << 20) /* per generation, plain and gzip bodies */
@@ -78,10 +87,13 @@ struct listener {
     struct api_server *server;
     bool loopback;
     bool redact; /* addresses as null on this listener */
+    bool gated;  /* the gate checks its request heads (plain HTTP) */
 };
 
 struct api_server {
     struct MHD_Daemon *daemons[LISTEN_MAX];
+    int fds[LISTEN_MAX];    /* the listening sockets, when the gate accepts on them */
+    struct gate *gate;      /* plain HTTP: the front end that checks every request head */
     struct listener listeners[LISTEN_MAX];
     size_t ndaemons;
     char addrs[LISTEN_MAX][64];
@@ -102,13 +114,12 @@ struct api_server {
     void *refresh_userdata;
 };
 
-/* Per request: created by the URI logger, which sees the raw request target. */
 /* Per request, in memory the connection owns (MHD_OPTION_NOTIFY_CONNECTION): libmicrohttpd
  * does not always call the completion callback (a request that overflows its memory pool is
  * dropped without it), so nothing here may depend on that call to be freed. */
 struct request {
     size_t uri_len;
-    bool bad_target; /* the raw target has %00 or an encoded '/' in its path */
+    const char *bad_target; /* why the raw target is refused (400); NULL: it is not */
     bool checked;  /* headers passed the checks; answer on the next call */
     bool answered; /* a response is queued */
     struct generation *gen;
@@ -221,22 +232,14 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status,
 
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
                                   ...) __attribute__((format(printf, 3, 4)));
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
-                                  ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
+static struct MHD_Response *error_response(unsigned status, const char *msg) {
     json_t *doc = json_pack("{s:{s:i, s:o}}", "error", "status", (int)status, "message",
                             json_kernel_string(msg));
     char *body = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
     if (!body)
-        return MHD_NO;
-    size_t len = strlen(body);
-    body[len] = '\0';
-    struct MHD_Response *r = response_from(body, len, "application/json");
+        return NULL;
+    struct MHD_Response *r = response_from(body, strlen(body), "application/json");
     if (r && status == MHD_HTTP_METHOD_NOT_ALLOWED)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE)
@@ -244,9 +247,32 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, 
     if (r && status == MHD_HTTP_UNAUTHORIZED)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                       "Bearer realm=\"vmatlas\"");
-
     if (r)
         (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    return r;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *fmt,
+                                  ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return queue(conn, status, error_response(status, msg));
+}
+
+/* The gate's refusal of a request head it did not pass on (gate.h): the last answer of the
+ * connection. */
+static enum MHD_Result send_refusal(struct MHD_Connection *conn, const char *code) {
+    char *end;
+    long e = strtol(code, &end, 10);
+    if (*end != '\0' || e <= REQHEAD_OK || e >= REQHEAD_ERROR_COUNT)
+        e = REQHEAD_REQUEST_LINE;
+    unsigned status = reqhead_error_status((enum reqhead_error)e);
+    struct MHD_Response *r = error_response(status, reqhead_error_message((enum reqhead_error)e));
+    if (r)
+        (void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     return queue(conn, status, r);
 }
 
@@ -969,7 +995,8 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
 
 struct header_size {
     size_t bytes;
-    unsigned hosts; /* Host fields */
+    unsigned hosts;  /* Host fields */
+    bool bad_name;   /* a field name that is not a token (the gate refuses those first) */
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -978,6 +1005,7 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
     struct header_size *h = cls;
     h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4;
     h->hosts += strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0;
+    h->bad_name |= !reqhead_field_name_ok(key, strlen(key));
     return MHD_YES;
 }
 
@@ -1034,14 +1062,18 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     }
     __atomic_add_fetch(&s->requests, 1, __ATOMIC_RELAXED);
 
-    /* First call, headers only. The method allow-list comes before anything else; a request
-     * that is refused here is answered at once (and its connection closed). */
+    /* First call, headers only. The gate's refusal, then the method allow-list come before
+     * anything else; a request that is refused here is answered at once. */
     req->answered = true;
+    const char *gate = l->gated ? MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                              REQHEAD_GATE_HEADER)
+                                : NULL;
+    if (gate)
+        return send_refusal(conn, gate);
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return send_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are allowed");
     if (req->bad_target)
-        return send_error(conn, MHD_HTTP_BAD_REQUEST,
-                          "the request target has %%00 or an encoded '/' in its path");
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "%s", req->bad_target);
     if (req->uri_len > URL_MAX)
         return send_error(conn, MHD_HTTP_URI_TOO_LONG, "request target longer than %u bytes",
                           URL_MAX);
@@ -1049,6 +1081,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     (void)MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hs);
     /* One Host, well formed (RFC 9112 3.2: 400 otherwise). */
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (hs.bad_name)
+        return send_error(conn, MHD_HTTP_BAD_REQUEST, "%s",
+                          reqhead_error_message(REQHEAD_FIELD_NAME));
     if (hs.hosts > 1 || (host && !guard_host_valid(host)))
         return send_error(conn, MHD_HTTP_BAD_REQUEST, "one well-formed Host header, please");
     if (hs.bytes > HEADERS_MAX)
@@ -1073,19 +1108,23 @@ static void request_release(struct request *req) {
     req->gen = req->fleet_gen = NULL;
 }
 
-/* A raw request target the decoded one would misrepresent: a NUL ("%00": the decoded string
- * ends there, "/healthz%00.html" would be "/healthz") or an encoded '/' in the path
- * ("/api%2Fv1%2Fnode" would route as "/api/v1/node"). */
-static bool target_bad(const char *uri) {
-    const char *q = strchr(uri, '?');
-    size_t path_len = q ? (size_t)(q - uri) : strlen(uri);
+/* Why a raw request target is refused, or NULL: bytes RFC 3986 does not allow (the gate
+ * refuses those first on plain HTTP), a NUL ("%00": the decoded string ends there,
+ * "/healthz%00.html" would be "/healthz") or an encoded '/' in the path ("/api%2Fv1%2Fnode"
+ * would route as "/api/v1/node"). */
+static const char *target_bad(const char *uri) {
+    size_t len = strlen(uri);
+    enum reqhead_error e;
+    if (!reqhead_target_ok(uri, len, &e))
+        return reqhead_error_message(e);
+    const char *q = memchr(uri, '?', len);
+    size_t path_len = q ? (size_t)(q - uri) : len;
     for (const char *p = uri; (p = strchr(p, '%')); p++) {
-        if (p[1] == '0' && p[2] == '0')
-            return true;
-        if ((size_t)(p - uri) < path_len && p[1] == '2' && (p[2] == 'f' || p[2] == 'F'))
-            return true;
+        if ((p[1] == '0' && p[2] == '0') ||
+            ((size_t)(p - uri) < path_len && p[1] == '2' && (p[2] == 'f' || p[2] == 'F')))
+            return "the request target has %00 or an encoded '/' in its path";
     }
-    return false;
+    return NULL;
 }
 
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -1213,11 +1252,17 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
                     s->addrs[s->ndaemons]);
     }
     l->redact = o->redact < 0 ? !l->loopback : o->redact > 0;
+    l->gated = !(o->tls_cert && o->tls_key);
 
-    /* MHD_USE_ITC: lets MHD_quiesce_daemon() hand the listening socket back at stop. */
+    /* MHD_USE_ITC: lets MHD_quiesce_daemon() hand the listening socket back at stop, and
+     * wakes a worker for a connection the gate adds. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
-    struct MHD_OptionItem tls[5], *t = tls;
-    if (o->tls_cert && o->tls_key) {
+    struct MHD_OptionItem extra[5], *t = extra;
+    if (l->gated) { /* the gate accepts, checks each head, and hands the rest over */
+        flags |= MHD_USE_NO_LISTEN_SOCKET;
+        s->fds[s->ndaemons] = fd;
+    } else {
+        *t++ = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
         flags |= MHD_USE_TLS;
         *t++ = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert};
         *t++ = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key};
@@ -1229,7 +1274,6 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
     *t = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, answer, l,
-        MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
         /* Room for a slowloris from many addresses (each holds at most 64) while a probe
          * still gets in: 2048 connections (the daemon raises RLIMIT_NOFILE for them). Each
@@ -1243,7 +1287,7 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
         MHD_OPTION_URI_LOG_CALLBACK, uri_logger, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-        MHD_OPTION_ARRAY, tls,
+        MHD_OPTION_ARRAY, extra,
         MHD_OPTION_END);
     if (!d) {
         close(fd);
@@ -1304,6 +1348,21 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
         int fd = o->nfds ? o->listen_fds[i] : api_listen(o->listen[i], err, errlen);
         r = fd < 0 ? fd : start_daemon(s, o, fd, err, errlen);
     }
+    if (r == 0 && s->listeners[0].gated) {
+        unsigned limit = o->connection_limit ? o->connection_limit : 2048u;
+        struct gate_options go = {
+            .fds = s->fds, .daemons = s->daemons, .n = s->ndaemons,
+            /* Half-open connections wait in the gate, not in libmicrohttpd: room for both. */
+            .connections_max = 2 * limit,
+            .head_timeout_s = o->timeout_s ? o->timeout_s : 30u,
+            .line_max = REQUEST_LINE_MAX,
+            .head_max = HEAD_MAX,
+            .params_max = PARAMS_MAX,
+        };
+        r = gate_start(&go, &s->gate);
+        if (r < 0)
+            (void)fail(err, errlen, r, "the request gate could not start: %s", strerror(-r));
+    }
     if (r < 0) {
         api_server_stop(s);
         return r;
@@ -1348,11 +1407,12 @@ uint64_t api_server_requests(const struct api_server *s) {
 struct api_server *api_server_stop(struct api_server *s) {
     if (!s)
         return NULL;
+    gate_stop(s->gate); /* no new connection reaches the daemons after this */
     for (size_t i = 0; i < s->ndaemons; i++) {
         /* Take the listening socket back and close it ourselves: MHD_stop_daemon() would
          * shutdown() it, and a socket systemd handed over must stay listening for the next
          * activation (systemd fails the socket unit on that POLLHUP). */
-        MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+        MHD_socket fd = s->listeners[i].gated ? s->fds[i] : MHD_quiesce_daemon(s->daemons[i]);
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
         MHD_stop_daemon(s->daemons[i]);

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -347,6 +349,10 @@ static void accept_all(struct gate *g, size_t i) {
             close(fd);
             continue;
         }
+        /* Answers leave in the pieces the gate moves: without TCP_NODELAY, Nagle holds each
+         * answer's last segment until the client's delayed ACK (40 ms). */
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         *c = (struct conn){.cfd = fd, .bfd = -1, .listener = i, .addr = ss, .addrlen = sl,
                            .c_in = true, .c_out = true, .next = g->conns};
         c->client_ep = (struct endpoint){.kind = EP_CLIENT, .conn = c};

@@ -62,7 +62,7 @@ static int next_line(const char *buf, size_t n, size_t pos, size_t *len, size_t 
     size_t end = lf ? (size_t)(lf - buf) : n;
     const char *cr = memchr(buf + pos, '\r', end - pos);
     if (cr && (!lf || cr + 1 != lf))
-        return -1;
+        return !lf && cr == buf + n - 1 ? 0 : -1; /* a CR last: its LF may follow */
     if (!lf)
         return 0;
     *len = (size_t)(cr ? cr - (buf + pos) : lf - (buf + pos));
@@ -118,8 +118,7 @@ static enum reqhead_error check_request_line(const char *l, size_t n, size_t par
     const char *v = sp2 + 1;
     if ((size_t)(end - v) != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' ||
         v[7] < '0' || v[7] > '9')
-        return v[0] == ' ' || memchr(v, ' ', (size_t)(end - v)) ? REQHEAD_REQUEST_LINE
-                                                                 : REQHEAD_VERSION;
+        return memchr(v, ' ', (size_t)(end - v)) ? REQHEAD_REQUEST_LINE : REQHEAD_VERSION;
     *needs_host = v[7] != '0';
     return v[5] == '1' ? REQHEAD_OK : REQHEAD_VERSION;
 }
@@ -183,11 +182,12 @@ enum reqhead_status reqhead_check(const char *buf, size_t n, const struct reqhea
         if (r < 0)
             return invalid(out, REQHEAD_BARE_CR);
         if (r == 0) { /* an incomplete line: may it still fit, and begin a valid one? */
-            if (request_line && n - pos > lim->line_max)
+            size_t part = n - pos - (n > pos && buf[n - 1] == '\r'); /* without a last CR */
+            if (request_line && part > lim->line_max)
                 return invalid(out, REQHEAD_LINE_TOO_LONG);
             if (n > lim->head_max)
                 return invalid(out, REQHEAD_TOO_LARGE);
-            enum reqhead_error e = check_partial(buf + pos, n - pos, request_line);
+            enum reqhead_error e = check_partial(buf + pos, part, request_line);
             return e == REQHEAD_OK ? REQHEAD_INCOMPLETE : invalid(out, e);
         }
         if (request_line && len == 0) { /* empty lines before the request line */

@@ -1257,7 +1257,7 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
     /* MHD_USE_ITC: lets MHD_quiesce_daemon() hand the listening socket back at stop, and
      * wakes a worker for a connection the gate adds. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
-    struct MHD_OptionItem extra[5], *t = extra;
+    struct MHD_OptionItem extra[6], *t = extra; /* listen socket, 4 TLS, end */
     if (l->gated) { /* the gate accepts, checks each head, and hands the rest over */
         flags |= MHD_USE_NO_LISTEN_SOCKET;
         s->fds[s->ndaemons] = fd;

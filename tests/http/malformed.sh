@@ -78,28 +78,9 @@ kill -0 "$pid" 2>/dev/null && fail "vmatlasd still running 10 s after SIGTERM"
 wait "$pid"
 drc=$?
 pid=
-# Known (malformed-known.tsv, 8.): libmicrohttpd 0.9.75 never calls the completion callback for
-# a connection that stalled on too many query arguments, so the struct request that
-# uri_logger() allocated for it leaks (24 bytes each): LeakSanitizer reports it at exit. Only a
-# report whose every leak was allocated directly in uri_logger() counts as that known failure.
-known_leak() {
-    grep -q 'ERROR: LeakSanitizer' "$tmp/d.log" &&
-        ! grep -qE 'ERROR: AddressSanitizer|runtime error:' "$tmp/d.log" &&
-        awk '/^(Direct|Indirect) leak/ { n++; want = 1; next }
-             want && /^ *#1 / { if ($0 ~ / in uri_logger /) ok++; want = 0 }
-             END { exit !(n > 0 && ok == n) }' "$tmp/d.log"
-}
 if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer' "$tmp/d.log"; then
-    if known_leak && [ "${STRICT:-0}" != 1 ]; then
-        echo "malformed.sh: KNOWN: LeakSanitizer: $(awk '/^Direct leak/ {n += $(NF-3)} END {print n + 0}' \
-            "$tmp/d.log") leaked object(s): the" \
-            "struct request allocated in uri_logger() (api/server.c), for requests that MHD 0.9.75" \
-            "stalled and closed without the completion callback (malformed-known.tsv, 8.)"
-        sed -n '/ERROR: LeakSanitizer/,/^SUMMARY/p' "$tmp/d.log" | grep -E 'leak of|#[0-2] |SUMMARY'
-    else
-        cat "$tmp/d.log" >&2
-        fail "sanitizer report in vmatlasd's stderr"
-    fi
+    cat "$tmp/d.log" >&2
+    fail "sanitizer report in vmatlasd's stderr"
 elif [ "$drc" != 0 ]; then
     fail "vmatlasd exited with status $drc after SIGTERM"
 fi

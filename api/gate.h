@@ -1,4 +1,4 @@
-/* gate.h: the front end of the plain-HTTP listeners. One thread accepts the connections,
+/* gate.h: the front end of the plain-HTTP listeners. A thread or two accept the connections,
  * reads each request head whole, checks it byte for byte (api/reqhead.c) and only then passes
  * it to libmicrohttpd, over a socketpair added with MHD_add_connection(); answers flow back
  * unchanged. A head that fails the check is never passed on: libmicrohttpd gets, in its place,
@@ -21,6 +21,7 @@ struct gate_options {
     const int *fds;                    /* listening sockets (the gate accepts on them) */
     struct MHD_Daemon *const *daemons; /* started with MHD_USE_NO_LISTEN_SOCKET, one per fd */
     size_t n;
+    unsigned threads;         /* each with its own connections (0: 1) */
     unsigned connections_max; /* open connections; beyond, new ones are closed at once */
     unsigned head_timeout_s;  /* a request head must be whole this long after it starts */
     size_t line_max;          /* bytes of a request line (414 beyond) */

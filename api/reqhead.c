@@ -116,8 +116,8 @@ static enum reqhead_error check_request_line(const char *l, size_t n, size_t par
     if (params > params_max)
         return REQHEAD_PARAMS;
     const char *v = sp2 + 1;
-    if ((size_t)(end - v) != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' ||
-        v[7] < '0' || v[7] > '9')
+    if ((size_t)(end - v) != 8 || memcmp(v, "HTTP/", 5) != 0 || v[6] != '.' || v[7] < '0' ||
+        v[7] > '9')
         return memchr(v, ' ', (size_t)(end - v)) ? REQHEAD_REQUEST_LINE : REQHEAD_VERSION;
     *needs_host = v[7] != '0';
     return v[5] == '1' ? REQHEAD_OK : REQHEAD_VERSION;
@@ -205,10 +205,9 @@ enum reqhead_status reqhead_check(const char *buf, size_t n, const struct reqhea
             out->len = pos + eol;
             return REQHEAD_COMPLETE;
         }
-        enum reqhead_error e = request_line
-                                   ? check_request_line(buf + pos, len, lim->params_max,
-                                                        &needs_host)
-                                   : check_field(buf + pos, len, &f);
+        enum reqhead_error e =
+            request_line ? check_request_line(buf + pos, len, lim->params_max, &needs_host)
+                         : check_field(buf + pos, len, &f);
         if (e != REQHEAD_OK)
             return invalid(out, e);
         request_line = false;

@@ -18,23 +18,23 @@ enum reqhead_status {
 
 enum reqhead_error {
     REQHEAD_OK,
-    REQHEAD_REQUEST_LINE,  /* not "METHOD SP TARGET SP VERSION" */
-    REQHEAD_METHOD,        /* a method byte that is not a tchar */
-    REQHEAD_TARGET,        /* a target byte outside RFC 3986 (NUL, space, controls, 8-bit, ...) */
-    REQHEAD_PERCENT,       /* '%' not followed by two hex digits */
-    REQHEAD_VERSION,       /* not HTTP/1.x */
-    REQHEAD_FIELD_NAME,    /* empty, or a byte that is not a tchar (space before ':' included) */
-    REQHEAD_FIELD_VALUE,   /* a control byte (NUL, CR, DEL, ...) in a value */
-    REQHEAD_OBS_FOLD,      /* a line that starts with SP or HTAB (obsolete line folding) */
-    REQHEAD_BARE_CR,       /* a CR not followed by LF */
-    REQHEAD_BODY,          /* Transfer-Encoding, or a Content-Length other than 0: no bodies */
-    REQHEAD_CONTENT_LENGTH,/* a Content-Length that is not digits, or more than one */
-    REQHEAD_RESERVED,      /* the gate's own header, sent by a client */
-    REQHEAD_HOST,          /* HTTP/1.1 without a Host field, or with more than one */
-    REQHEAD_PARAMS,        /* more query parameters than the limit: 414 */
-    REQHEAD_LINE_TOO_LONG, /* the request line alone passes max: 414 */
-    REQHEAD_TOO_LARGE,     /* the head passes max: 431 */
-    REQHEAD_TRUNCATED,     /* the client stopped sending in the middle of a head */
+    REQHEAD_REQUEST_LINE,   /* not "METHOD SP TARGET SP VERSION" */
+    REQHEAD_METHOD,         /* a method byte that is not a tchar */
+    REQHEAD_TARGET,         /* a target byte outside RFC 3986 (NUL, space, controls, 8-bit, ...) */
+    REQHEAD_PERCENT,        /* '%' not followed by two hex digits */
+    REQHEAD_VERSION,        /* not HTTP/1.x */
+    REQHEAD_FIELD_NAME,     /* empty, or a byte that is not a tchar (space before ':' included) */
+    REQHEAD_FIELD_VALUE,    /* a control byte (NUL, CR, DEL, ...) in a value */
+    REQHEAD_OBS_FOLD,       /* a line that starts with SP or HTAB (obsolete line folding) */
+    REQHEAD_BARE_CR,        /* a CR not followed by LF */
+    REQHEAD_BODY,           /* Transfer-Encoding, or a Content-Length other than 0: no bodies */
+    REQHEAD_CONTENT_LENGTH, /* a Content-Length that is not digits, or more than one */
+    REQHEAD_RESERVED,       /* the gate's own header, sent by a client */
+    REQHEAD_HOST,           /* HTTP/1.1 without a Host field, or with more than one */
+    REQHEAD_PARAMS,         /* more query parameters than the limit: 414 */
+    REQHEAD_LINE_TOO_LONG,  /* the request line alone passes max: 414 */
+    REQHEAD_TOO_LARGE,      /* the head passes max: 431 */
+    REQHEAD_TRUNCATED,      /* the client stopped sending in the middle of a head */
     REQHEAD_ERROR_COUNT,
 };
 
@@ -48,8 +48,8 @@ struct reqhead {
 };
 
 struct reqhead_limits {
-    size_t line_max; /* bytes of the request line (REQHEAD_LINE_TOO_LONG beyond) */
-    size_t head_max; /* bytes of the whole head, line ends included (REQHEAD_TOO_LARGE) */
+    size_t line_max;   /* bytes of the request line (REQHEAD_LINE_TOO_LONG beyond) */
+    size_t head_max;   /* bytes of the whole head, line ends included (REQHEAD_TOO_LARGE) */
     size_t params_max; /* '&'-separated query parameters (REQHEAD_PARAMS beyond) */
 };
 

@@ -44,7 +44,8 @@
 /* One request head at the gate: what libmicrohttpd's 32 KiB connection pool holds with room
  * for its bookkeeping (a 17 KiB head overflows it, and it answers with its own HTML page). */
 #define HEAD_MAX 16384u
-#define REQUEST_LINE_MAX (URL_MAX + 64u) /* a request line at the gate: the target, method, version */
+/* A request line at the gate: the target, the method and the version. */
+#define REQUEST_LINE_MAX (URL_MAX + 64u)
 /* Query parameters at the gate: libmicrohttpd 0.9.75 stores each in its pool and, from about
  * 550, runs out of it and drops the request without an answer. The API takes a handful. */
 #define PARAMS_MAX 256u
@@ -1350,8 +1351,11 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
     }
     if (r == 0 && s->listeners[0].gated) {
         unsigned limit = o->connection_limit ? o->connection_limit : 2048u;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         struct gate_options go = {
             .fds = s->fds, .daemons = s->daemons, .n = s->ndaemons,
+            /* The gate moves every byte twice: a thread per core (at most 4) keeps up. */
+            .threads = cpus < 1 ? 1u : cpus > 4 ? 4u : (unsigned)cpus,
             /* Half-open connections wait in the gate, not in libmicrohttpd: room for both. */
             .connections_max = 2 * limit,
             .head_timeout_s = o->timeout_s ? o->timeout_s : 30u,

@@ -119,7 +119,8 @@ static const int allowed[] = {
     SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(pread64),
     SCMP_SYS(close), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx), SCMP_SYS(lseek),
     SCMP_SYS(fcntl), SCMP_SYS(dup), SCMP_SYS(dup3), SCMP_SYS(pipe2), SCMP_SYS(eventfd2),
-    SCMP_SYS(sendfile), SCMP_SYS(ftruncate), SCMP_SYS(memfd_create), SCMP_SYS(access),
+    SCMP_SYS(sendfile), SCMP_SYS(splice), SCMP_SYS(ftruncate), SCMP_SYS(memfd_create),
+    SCMP_SYS(access),
     SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink), SCMP_SYS(getdents64),
     SCMP_SYS(getdents),
     /* sockets: serving, the journal and sd_notify, fleet peers */

@@ -93,8 +93,8 @@ struct listener {
 
 struct api_server {
     struct MHD_Daemon *daemons[LISTEN_MAX];
-    int fds[LISTEN_MAX];    /* the listening sockets, when the gate accepts on them */
-    struct gate *gate;      /* plain HTTP: the front end that checks every request head */
+    int fds[LISTEN_MAX]; /* the listening sockets, when the gate accepts on them */
+    struct gate *gate;   /* plain HTTP: the front end that checks every request head */
     struct listener listeners[LISTEN_MAX];
     size_t ndaemons;
     char addrs[LISTEN_MAX][64];
@@ -113,6 +113,16 @@ struct api_server {
     char *version;
     int (*refresh)(void *userdata, int32_t pid, unsigned *retry_after_s);
     void *refresh_userdata;
+    /* ?refresh=1, one at a time: the refresher thread waits for the collector while the
+     * connection is suspended (MHD_suspend_connection()), so no HTTP thread, and none of the
+     * connections it serves, waits with it. */
+    pthread_t refresher;
+    bool refresher_started;
+    pthread_mutex_t refresh_lock;
+    pthread_cond_t refresh_cond;
+    struct MHD_Connection *refresh_conn; /* the job; NULL: none */
+    struct request *refresh_req;
+    bool refresh_busy, refresh_stop;
 };
 
 /* Per request, in memory the connection owns (MHD_OPTION_NOTIFY_CONNECTION): libmicrohttpd
@@ -123,6 +133,10 @@ struct request {
     const char *bad_target; /* why the raw target is refused (400); NULL: it is not */
     bool checked;  /* headers passed the checks; answer on the next call */
     bool answered; /* a response is queued */
+    enum { REFRESH_NONE, REFRESH_PENDING, REFRESH_DONE } refresh;
+    int32_t refresh_pid;
+    int refresh_result; /* REFRESH_DONE: what the collector said */
+    unsigned refresh_retry;
     struct generation *gen;
     struct generation *fleet_gen; /* /metrics of an aggregator: the fleet view it adds */
 };
@@ -845,6 +859,56 @@ static enum MHD_Result route_fleet(const struct listener *l, struct MHD_Connecti
     return serve_doc(s, conn, req->gen, key, &d);
 }
 
+/* --- ?refresh=1 --------------------------------------------------------------------------- */
+
+static void *refresher_main(void *arg) {
+    struct api_server *s = arg;
+    pthread_mutex_lock(&s->refresh_lock);
+    for (;;) {
+        while (!s->refresh_conn && !s->refresh_stop)
+            pthread_cond_wait(&s->refresh_cond, &s->refresh_lock);
+        if (!s->refresh_conn)
+            break; /* stopping, and nothing asked: every suspended connection is resumed */
+        struct MHD_Connection *conn = s->refresh_conn;
+        struct request *req = s->refresh_req;
+        pthread_mutex_unlock(&s->refresh_lock);
+        unsigned retry = 1;
+        req->refresh_result = s->refresh(s->refresh_userdata, req->refresh_pid, &retry);
+        req->refresh_retry = retry;
+        req->refresh = REFRESH_DONE;
+        pthread_mutex_lock(&s->refresh_lock);
+        s->refresh_conn = NULL;
+        s->refresh_req = NULL;
+        s->refresh_busy = false;
+        MHD_resume_connection(conn); /* the request (in the connection's memory) lives on */
+    }
+    pthread_mutex_unlock(&s->refresh_lock);
+    return NULL;
+}
+
+/* Hands a refresh of pid to the refresher and suspends the connection (under the lock: the
+ * refresher cannot resume it first). -EAGAIN: one is under way; -ENOTSUP: no collector. */
+static int refresh_submit(struct api_server *s, struct MHD_Connection *conn,
+                          struct request *req, int32_t pid) {
+    if (!s->refresher_started)
+        return -ENOTSUP;
+    int r = 0;
+    pthread_mutex_lock(&s->refresh_lock);
+    if (s->refresh_busy || s->refresh_stop) {
+        r = -EAGAIN;
+    } else {
+        s->refresh_busy = true;
+        req->refresh = REFRESH_PENDING;
+        req->refresh_pid = pid;
+        MHD_suspend_connection(conn);
+        s->refresh_conn = conn;
+        s->refresh_req = req;
+        pthread_cond_signal(&s->refresh_cond);
+    }
+    pthread_mutex_unlock(&s->refresh_lock);
+    return r;
+}
+
 static enum MHD_Result route(const struct listener *l, struct MHD_Connection *conn,
                              const char *url, struct request *req) {
     struct api_server *s = l->server;
@@ -939,10 +1003,25 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
             else
                 return send_error(conn, MHD_HTTP_BAD_REQUEST, "refresh must be 1, 0, true or false");
         }
+        if (refresh && req->refresh == REFRESH_NONE) {
+            /* The one request that reads /proc: through the scan thread, within the budget.
+             * The connection sleeps meanwhile; MHD calls answer() again when it is done. */
+            int rr = refresh_submit(s, conn, req, pid);
+            if (rr == 0) {
+                generation_unref(req->gen);
+                req->gen = NULL;
+                req->answered = false;
+                return MHD_YES;
+            }
+            if (rr == -EAGAIN)
+                return send_too_many(conn, 1);
+            return send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "refresh failed: %s",
+                              strerror(-rr));
+        }
         if (refresh) {
-            /* The one request that reads /proc: through the scan thread, within the budget. */
-            unsigned retry = 1;
-            int rr = s->refresh ? s->refresh(s->refresh_userdata, pid, &retry) : -ENOTSUP;
+            unsigned retry = req->refresh_retry;
+            int rr = req->refresh_result;
+            req->refresh = REFRESH_NONE;
             if (rr == -EAGAIN)
                 return send_too_many(conn, retry);
             if (rr == -ESRCH)
@@ -996,8 +1075,8 @@ static enum MHD_Result route(const struct listener *l, struct MHD_Connection *co
 
 struct header_size {
     size_t bytes;
-    unsigned hosts;  /* Host fields */
-    bool bad_name;   /* a field name that is not a token (the gate refuses those first) */
+    unsigned hosts; /* Host fields */
+    bool bad_name;  /* a field name that is not a token (the gate refuses those first) */
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1257,7 +1336,8 @@ static int start_daemon(struct api_server *s, const struct api_server_options *o
 
     /* MHD_USE_ITC: lets MHD_quiesce_daemon() hand the listening socket back at stop, and
      * wakes a worker for a connection the gate adds. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem extra[6], *t = extra; /* listen socket, 4 TLS, end */
     if (l->gated) { /* the gate accepts, checks each head, and hands the rest over */
         flags |= MHD_USE_NO_LISTEN_SOCKET;
@@ -1314,6 +1394,8 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
     if (!s)
         return fail(err, errlen, -ENOMEM, "out of memory");
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->refresh_lock, NULL);
+    pthread_cond_init(&s->refresh_cond, NULL);
     bool oom = false;
     s->token = dup_or_null(o->auth_token, &oom);
     s->guard.token = s->token;
@@ -1328,6 +1410,8 @@ int api_server_start(const struct api_server_options *o, struct api_server **ret
     s->client_certs = o->tls_cert && o->tls_key && o->tls_client_ca;
     s->refresh = o->refresh;
     s->refresh_userdata = o->refresh_userdata;
+    if (s->refresh)
+        s->refresher_started = pthread_create(&s->refresher, NULL, refresher_main, s) == 0;
     s->fleet_mode = o->fleet;
     s->top_k = o->metrics_top_k;
     s->version = strdup(o->version ? o->version : "unknown");
@@ -1411,6 +1495,14 @@ uint64_t api_server_requests(const struct api_server *s) {
 struct api_server *api_server_stop(struct api_server *s) {
     if (!s)
         return NULL;
+    if (s->refresher_started) { /* the refresh under way ends (the collector is told to stop
+                                 * first) and its connection is resumed */
+        pthread_mutex_lock(&s->refresh_lock);
+        s->refresh_stop = true;
+        pthread_cond_signal(&s->refresh_cond);
+        pthread_mutex_unlock(&s->refresh_lock);
+        pthread_join(s->refresher, NULL);
+    }
     gate_stop(s->gate); /* no new connection reaches the daemons after this */
     for (size_t i = 0; i < s->ndaemons; i++) {
         /* Take the listening socket back and close it ourselves: MHD_stop_daemon() would
@@ -1424,6 +1516,8 @@ struct api_server *api_server_stop(struct api_server *s) {
     generation_unref(s->current);
     generation_unref(s->fleet);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->refresh_lock);
+    pthread_cond_destroy(&s->refresh_cond);
     free(s->version);
     free(s->token);
     for (size_t i = 0; i < s->guard.nhosts; i++)

@@ -91,24 +91,13 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmatlas-fleet.XXXXXX")
 chmod 755 "$TMP" # the aggregator's server process (nobody) reads the peers file
 CAP_PID='' PEERS_PID='' AGG_PID='' WD_PID=''
 
-stop_pid() { # PID SIGNAL GRACE_TENTHS: signal, wait up to the grace, then SIGKILL
-    local pid=$1 sig=$2 grace=$3 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
 
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
     trap - INT TERM
-    stop_pid "$AGG_PID" TERM 100 # the collector process follows its parent
-    stop_pid "$PEERS_PID" TERM 30
-    stop_pid "$CAP_PID" TERM 50
+    bench_stop_pid "$AGG_PID" TERM 100 # the collector process follows its parent
+    bench_stop_pid "$PEERS_PID" TERM 30
+    bench_stop_pid "$CAP_PID" TERM 50
     [[ -n $WD_PID ]] && kill -KILL -- "-$WD_PID" 2>/dev/null
     rm -rf "$TMP"
     return 0 # keep the script's own exit status
@@ -292,9 +281,9 @@ run() { # MODE PEERS
     [[ -n $child ]] && child_kb=$(hwm_kb "$child")
     local cpu_s
     cpu_s=$(awk -v t="$(cpu_ticks "$AGG_PID")" -v h="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", t / h }')
-    stop_pid "$AGG_PID" TERM 100
+    bench_stop_pid "$AGG_PID" TERM 100
     AGG_PID=
-    stop_pid "$PEERS_PID" TERM 30
+    bench_stop_pid "$PEERS_PID" TERM 30
     PEERS_PID=
 
     stats() { # values...: "max / median" in ms
@@ -322,7 +311,7 @@ run() { # MODE PEERS
 for n in $PEER_COUNTS; do
     [[ -f $TMP/docs-$(procs_limit "$n")/args ]] || capture "$(procs_limit "$n")"
 done
-stop_pid "$CAP_PID" TERM 50 # not scanning (and taking CPU) during the runs
+bench_stop_pid "$CAP_PID" TERM 50 # not scanning (and taking CPU) during the runs
 CAP_PID=
 if [[ -n ${SAVE_DOCS:-} ]]; then
     mkdir -p "$SAVE_DOCS"

@@ -108,30 +108,19 @@ bench_build_daemon
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmatlas-http.XXXXXX")
 WL_PID='' D_PID='' NG_PID='' WRK_PID='' WD_PID=''
 
-stop_pid() { # PID SIGNAL GRACE_TENTHS: signal, wait up to the grace, then SIGKILL
-    local pid=$1 sig=$2 grace=$3 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
 
 # shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
     trap - INT TERM
-    stop_pid "$WRK_PID" TERM 20 # timeout(1) passes the signal on to wrk
+    bench_stop_pid "$WRK_PID" TERM 20 # timeout(1) passes the signal on to wrk
     if [[ -n $NG_PID ]] && kill -0 "$NG_PID" 2>/dev/null; then
         local workers
         workers=$(pgrep -P "$NG_PID" 2>/dev/null || true)
-        stop_pid "$NG_PID" QUIT 50 # graceful: the master stops its workers
+        bench_stop_pid "$NG_PID" QUIT 50 # graceful: the master stops its workers
         for w in $workers; do kill -KILL "$w" 2>/dev/null || true; done
     fi
-    stop_pid "$D_PID" TERM 50
-    stop_pid "$WL_PID" TERM 100 # it SIGKILLs its children and removes its file
+    bench_stop_pid "$D_PID" TERM 50
+    bench_stop_pid "$WL_PID" TERM 100 # it SIGKILLs its children and removes its file
     [[ -n $WD_PID ]] && kill -KILL -- "-$WD_PID" 2>/dev/null
     rm -rf "$TMP"
     return 0 # keep the script's own exit status
@@ -256,7 +245,7 @@ for ((try = 0; try < 10; try++)); do
         sleep 0.1
     done
     [[ -n $NG_PORT ]] && break
-    stop_pid "$NG_PID" QUIT 30
+    bench_stop_pid "$NG_PID" QUIT 30
     NG_PID=
 done
 [[ -n $NG_PORT ]] || { tail -n 5 "$TMP/nginx/logs/error.log" >&2 2>/dev/null; die "nginx did not start on any port tried"; }

@@ -142,17 +142,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmatlas-residency.XXXXXX")
 WL_PID='' D_PID='' PE_PID='' PROBE_PID='' POLL_PID='' WD_PID=''
 SCRAPERS=() # process groups of the scrape loops
 
-stop_pid() { # PID SIGNAL GRACE_TENTHS: signal, wait up to the grace, then SIGKILL
-    local pid=$1 sig=$2 grace=$3 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
 stop_scrapers() {
     local g
     for g in "${SCRAPERS[@]}"; do
@@ -166,11 +155,11 @@ stop_scrapers() {
 cleanup() {
     trap - INT TERM
     stop_scrapers
-    stop_pid "$POLL_PID" TERM 20
-    stop_pid "$PE_PID" TERM 50
-    stop_pid "$D_PID" TERM 50
-    stop_pid "$PROBE_PID" TERM 50
-    stop_pid "$WL_PID" TERM 100 # it SIGKILLs its children and removes its file
+    bench_stop_pid "$POLL_PID" TERM 20
+    bench_stop_pid "$PE_PID" TERM 50
+    bench_stop_pid "$D_PID" TERM 50
+    bench_stop_pid "$PROBE_PID" TERM 50
+    bench_stop_pid "$WL_PID" TERM 100 # it SIGKILLs its children and removes its file
     [[ -n $WD_PID ]] && kill -KILL -- "-$WD_PID" 2>/dev/null
     rm -rf "$TMP"
     return 0 # keep the script's own exit status
@@ -258,7 +247,7 @@ start_daemon() {
     done
 }
 stop_daemon() {
-    stop_pid "$D_PID" TERM 50
+    bench_stop_pid "$D_PID" TERM 50
     D_PID=
 }
 
@@ -284,7 +273,7 @@ start_workload() {
     note "workload: $READY_LINE"
 }
 stop_workload() {
-    stop_pid "$WL_PID" TERM 100
+    bench_stop_pid "$WL_PID" TERM 100
     WL_PID=
 }
 
@@ -522,7 +511,7 @@ EOF
                 sleep 0.1
             done
             [[ -n $PE_BASE ]] && break
-            stop_pid "$PE_PID" TERM 30
+            bench_stop_pid "$PE_PID" TERM 30
             PE_PID=
         done
         [[ -n $PE_BASE ]] || { tail -n 5 "$TMP/pe.log" >&2; die "process-exporter did not start on any port tried"; }
@@ -582,7 +571,7 @@ EOF
             tail -n 5 "$TMP/pe.log" | sed 's/^/    /' | tee -a "$REPORT"
         fi
         if [[ $ph == process-exporter ]]; then
-            stop_pid "$PE_PID" TERM 50
+            bench_stop_pid "$PE_PID" TERM 50
             PE_PID=
         elif [[ -n $obs_pid ]]; then
             stop_daemon
@@ -607,7 +596,7 @@ EOF
             run_phase "${PHASES[(k + round) % NP]}" "$round"
         done
     done
-    stop_pid "$PROBE_PID" TERM 50
+    bench_stop_pid "$PROBE_PID" TERM 50
     PROBE_PID=
 
     field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -668,7 +657,7 @@ if want burst; then
         POLL_PID=$!
     }
     end_poll() {
-        stop_pid "$POLL_PID" TERM 20
+        bench_stop_pid "$POLL_PID" TERM 20
         POLL_PID=
     }
     poll_stats() { # FILE -> "n median_ms max_ms n_over_100ms new_connections non200"

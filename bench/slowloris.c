@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 enum state { S_IDLE, S_CONNECTING, S_OPEN };
 
 struct conn {
@@ -41,17 +43,6 @@ struct conn {
     unsigned lines;
 };
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static struct sockaddr_in g_target;
 static unsigned long g_closed, g_refused, g_reconnects, g_bytes;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/bridge.h"
+#include "daemon/fdio.h"
 #include "vmatlas/limits.h"
 #include "vmatlas/macros.h"
 
@@ -88,24 +89,12 @@ int bridge_snapshot_to_fd(const struct vm_snapshot *s, int *ret_fd) {
     int fd = memfd_create("vmatlas-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -errno;
-    const char *p = (const char *)s;
-    size_t left = s->size;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = n < 0 ? errno : EIO;
-            close(fd);
-            return -e;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
-        int e = errno;
+    int r = write_all(fd, s, s->size);
+    if (r == 0 && fcntl(fd, F_ADD_SEALS, SEALS) < 0)
+        r = -errno;
+    if (r < 0) {
         close(fd);
-        return -e;
+        return r;
     }
     *ret_fd = fd;
     return 0;

@@ -10,6 +10,7 @@
 
 #include "api/render.h"
 #include "daemon/credentials.h"
+#include "daemon/fdio.h"
 #include "daemon/log.h"
 #include "daemon/options.h"
 #include "daemon/privsep.h"
@@ -22,20 +23,6 @@ static uint64_t now_ms(void) {
     struct timespec ts;
     (void)clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int write_all(int fd, const char *buf, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 /* --once: one snapshot, printed as the /api/v1/processes?limit=10000&kthreads=include

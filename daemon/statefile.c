@@ -6,23 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/fdio.h"
 #include "daemon/statefile.h"
 #include "vmatlas/macros.h"
 #include "vmatlas/state.h"
-
-static int write_all(int fd, const char *buf, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 int state_load(const char *dir, struct vm_snapshot **ret) {
     _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

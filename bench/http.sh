@@ -141,28 +141,7 @@ note "workload: $READY_LINE"
 
 # ---- vmatlasd ---------------------------------------------------------------------------------
 note "starting vmatlasd --listen 127.0.0.1:0 --interval 3600 ..."
-: >"$TMP/vmatlasd.log" # the child opens it asynchronously; the poll below must find it
-"$VMATLASD" --listen 127.0.0.1:0 --interval 3600 >"$TMP/vmatlasd.out" 2>>"$TMP/vmatlasd.log" &
-D_PID=$!
-D_ADDR=
-for ((waited = 0; ; waited++)); do
-    D_ADDR=$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9][0-9]*\).*/\1/p' "$TMP/vmatlasd.log" | head -n 1)
-    [[ -n $D_ADDR ]] && break
-    if ! kill -0 "$D_PID" 2>/dev/null; then
-        cat "$TMP/vmatlasd.log" >&2
-        D_PID=
-        die "vmatlasd exited at start-up"
-    fi
-    ((waited < 30 * 5)) || die "vmatlasd logged no 'listening on' line after 30s"
-    sleep 0.2
-done
-D_BASE=http://$D_ADDR
-for ((waited = 0; ; waited++)); do
-    curl -sf -o /dev/null --max-time 5 "$D_BASE/readyz" && break
-    kill -0 "$D_PID" 2>/dev/null || { cat "$TMP/vmatlasd.log" >&2; D_PID=; die "vmatlasd exited before /readyz"; }
-    ((waited < READY_TIMEOUT * 5)) || die "vmatlasd not ready after ${READY_TIMEOUT}s"
-    sleep 0.2
-done
+bench_start_daemon "$TMP/vmatlasd.log" --interval 3600
 note "vmatlasd pid $D_PID ready on $D_BASE: $(curl -sf --max-time 5 "$D_BASE/readyz")"
 
 # ---- the bodies -----------------------------------------------------------------------------
@@ -332,7 +311,7 @@ run_wrk() {
     shift 5
     local out=$TMP/wrk.out pids t0 t1 rss port
     read -ra pids <<<"$(server_pids "$server")"
-    if [[ $server == daemon ]]; then port=${D_ADDR##*:}; else port=$NG_PORT; fi
+    if [[ $server == daemon ]]; then port=$D_PORT; else port=$NG_PORT; fi
     : >"$TMP/ports"
     t0=$(cpu_ticks "${pids[@]}")
     timeout $((dur + 30)) wrk -t"$WRK_THREADS" -c"$CONNS" -d"${dur}s" --latency "$@" "$url" >"$out" 2>&1 &

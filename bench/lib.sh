@@ -150,24 +150,25 @@ bench_build_helper() {
     done
 }
 
-# bench_start_daemon LOG ARGS...: vmatlasd --listen 127.0.0.1:0 ARGS, waits for /readyz.
-# Sets D_PID, D_PORT, D_BASE.
+# bench_start_daemon LOG ARGS...: vmatlasd --listen 127.0.0.1:0 ARGS, waits for /readyz (up to
+# READY_TIMEOUT seconds, 60 by default). Sets D_PID, D_PORT, D_BASE.
 bench_start_daemon() {
-    local log=$1 waited
+    local log=$1 waited limit=$((${READY_TIMEOUT:-60} * 10))
     shift
-    : >"$log"
+    : >"$log" # the child opens it asynchronously; the poll below must find it
     "$VMATLASD" --listen 127.0.0.1:0 "$@" >/dev/null 2>>"$log" </dev/null &
     D_PID=$!
     bench_track "$D_PID"
     D_PORT=
-    for ((waited = 0; waited < 600; waited++)); do
+    for ((waited = 0; waited < limit; waited++)); do
         D_PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)
         [[ -n $D_PORT ]] && curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$D_PORT/readyz" && break
         kill -0 "$D_PID" 2>/dev/null || { cat "$log" >&2; die "vmatlasd exited at start-up"; }
         sleep 0.1
     done
     [[ -n $D_PORT ]] || die "vmatlasd logged no 'listening on' line"
-    curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$D_PORT/readyz" || die "vmatlasd not ready after 60 s"
+    curl -sf -o /dev/null --max-time 5 "http://127.0.0.1:$D_PORT/readyz" ||
+        die "vmatlasd not ready after ${READY_TIMEOUT:-60} s"
     D_BASE=http://127.0.0.1:$D_PORT
 }
 

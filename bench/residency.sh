@@ -222,30 +222,7 @@ gauge() { awk -v n="$1" '$1==n{print $2; f=1; exit} END{if(!f) print ""}' "$2"; 
 
 # start_daemon ARGS...: vmatlasd --listen 127.0.0.1:0 ARGS; sets D_PID and D_BASE once /readyz
 # answers (the first snapshot exists).
-start_daemon() {
-    : >"$TMP/vmatlasd.log" # the child opens it asynchronously; the poll below must find it
-    "$VMATLASD" --listen 127.0.0.1:0 "$@" >"$TMP/vmatlasd.out" 2>>"$TMP/vmatlasd.log" &
-    D_PID=$!
-    local addr='' waited
-    for ((waited = 0; ; waited++)); do
-        addr=$(sed -n 's/.*listening on \(127\.0\.0\.1:[0-9][0-9]*\).*/\1/p' "$TMP/vmatlasd.log" | head -n 1)
-        [[ -n $addr ]] && break
-        if ! kill -0 "$D_PID" 2>/dev/null; then
-            cat "$TMP/vmatlasd.log" >&2
-            D_PID=
-            die "vmatlasd $* exited at start-up"
-        fi
-        ((waited < 30 * 5)) || die "vmatlasd logged no 'listening on' line after 30s"
-        sleep 0.2
-    done
-    D_BASE=http://$addr
-    for ((waited = 0; ; waited++)); do
-        curl -sf -o /dev/null --max-time 5 "$D_BASE/readyz" && break
-        kill -0 "$D_PID" 2>/dev/null || { cat "$TMP/vmatlasd.log" >&2; D_PID=; die "vmatlasd exited before /readyz"; }
-        ((waited < READY_TIMEOUT * 5)) || die "vmatlasd not ready after ${READY_TIMEOUT}s"
-        sleep 0.2
-    done
-}
+start_daemon() { bench_start_daemon "$TMP/vmatlasd.log" "$@"; }
 stop_daemon() {
     bench_stop_pid "$D_PID" TERM 50
     D_PID=
